@@ -1,0 +1,3 @@
+//! One module per `mailroom` command.
+
+pub mod index;
