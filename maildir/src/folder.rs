@@ -5,6 +5,9 @@
 //! changed its flags. [`Folder::open_message`] follows such a move by its unique part.
 
 use std::ffi::OsString;
+use std::os::unix::ffi::OsStringExt;
+
+use rustix::fs::{Dir, Mode, OFlags};
 use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
@@ -139,14 +142,26 @@ impl Folder {
 
     fn list_into(&self, dir: Subdir, listing: &mut Listing) -> Result<()> {
         let path = self.subdir(dir);
-        for entry in fs::read_dir(&path).ctx("list", &path)? {
-            let raw = entry.ctx("list", &path)?.file_name();
-            match raw.to_str() {
-                Some(n) if n.starts_with('.') => {}
-                Some(n) if name::check_file_name(n).is_ok() => {
+        let fd = rustix::fs::open(
+            &path,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| Error::io("list", &path, e.into()))?;
+        // rustix's Dir reads entries in large batches and lends each name without an
+        // allocation: a folder of 100,000 messages costs 100,000 strings, not 300,000.
+        let mut entries = Dir::read_from(&fd).map_err(|e| Error::io("list", &path, e.into()))?;
+        while let Some(entry) = entries.read() {
+            let entry = entry.map_err(|e| Error::io("list", &path, e.into()))?;
+            let raw = entry.file_name().to_bytes();
+            if raw.first() == Some(&b'.') {
+                continue;
+            }
+            match std::str::from_utf8(raw) {
+                Ok(n) if name::check_file_name(n).is_ok() => {
                     listing.files.push(MessageFile { dir, name: n.to_string() });
                 }
-                _ => listing.skipped.push(raw),
+                _ => listing.skipped.push(OsString::from_vec(raw.to_vec())),
             }
         }
         Ok(())

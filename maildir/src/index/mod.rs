@@ -34,7 +34,7 @@ use std::collections::{BTreeSet, HashMap};
 pub use file::{FILE, VERSION};
 pub use query::{Page, Query, Search, SearchField, SortKey};
 pub use record::Record;
-pub use sync::{Progress, SyncOptions};
+pub use sync::{COMPACT_AT, Progress, RACY_WINDOW, SyncOptions};
 
 use crate::journal::DirStamp;
 use crate::name::{Flags, Subdir};

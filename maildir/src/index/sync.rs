@@ -4,12 +4,15 @@
 
 use std::collections::HashMap;
 use std::fs::File;
+use std::os::fd::OwnedFd;
 use std::os::unix::fs::MetadataExt;
+
+use rustix::fs::{Mode, OFlags};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::record::Record;
 use super::{HeaderIndex, SyncReport, Verified};
-use crate::header::{read_header_block, summarize};
+use crate::header::{read_header_block_sized, summarize};
 use crate::journal::{self, DirStamp, Op};
 use crate::name::{MessageFile, Subdir};
 use crate::{Folder, Result};
@@ -100,7 +103,9 @@ impl HeaderIndex {
                 explained[dir.index()].push(v.stamp);
             }
         }
-        let mut to_read: HashMap<String, MessageFile> = HashMap::new();
+        // Files to read: from the journal (few, deduplicated as they come) and from
+        // listings (each unique once per directory).
+        let mut to_read: Vec<MessageFile> = Vec::new();
         let mut touched: Vec<String> = Vec::new();
         let ids = journal::list(folder.path())?;
         self.applied.retain(|id| ids.binary_search(id).is_ok());
@@ -150,7 +155,9 @@ impl HeaderIndex {
         }
 
         // 5. Read the header blocks of messages never seen.
-        let files: Vec<MessageFile> = to_read.into_values().collect();
+        let files = to_read;
+        self.records.reserve(files.len());
+        self.by_unique.reserve(files.len());
         if let Some(progress) = options.progress {
             progress(Progress::Found(files.len()));
         }
@@ -194,7 +201,7 @@ impl HeaderIndex {
     fn apply(
         &mut self,
         op: Op,
-        to_read: &mut HashMap<String, MessageFile>,
+        to_read: &mut Vec<MessageFile>,
         touched: &mut Vec<String>,
         report: &mut SyncReport,
     ) {
@@ -211,13 +218,14 @@ impl HeaderIndex {
                         }
                     }
                     None => {
-                        to_read.insert(unique.clone(), file);
+                        to_read.retain(|f| f.unique() != unique);
+                        to_read.push(file);
                     }
                 }
                 touched.push(unique);
             }
             Op::Del(unique) => {
-                to_read.remove(&unique);
+                to_read.retain(|f| f.unique() != unique);
                 if self.remove(&unique) {
                     report.removed += 1;
                 }
@@ -232,9 +240,13 @@ impl HeaderIndex {
         &mut self,
         folder: &Folder,
         list: [bool; 2],
-        to_read: &mut HashMap<String, MessageFile>,
+        to_read: &mut Vec<MessageFile>,
         report: &mut SyncReport,
     ) -> Result<[Option<DirStamp>; 2]> {
+        // A file the journal queued and the listing found is read once, under the name
+        // the listing found: it may have been renamed since it was journaled.
+        let queued: HashMap<String, usize> =
+            to_read.iter().enumerate().map(|(i, f)| (f.unique().to_string(), i)).collect();
         let mut listed_at = [None, None];
         let mut seen = vec![false; self.records.len()];
         // new/ before cur/: a message caught in both (a move half done) ends up in cur/.
@@ -247,7 +259,10 @@ impl HeaderIndex {
             report.skipped += listing.skipped.len();
             for file in listing.files {
                 let Some(&i) = self.by_unique.get(file.unique()) else {
-                    to_read.insert(file.unique().to_string(), file);
+                    match queued.get(file.unique()) {
+                        Some(&q) => to_read[q] = file,
+                        None => to_read.push(file),
+                    }
                     continue;
                 };
                 let i = i as usize;
@@ -312,14 +327,24 @@ fn read_records(
     if files.is_empty() {
         return Vec::new();
     }
+    // Files are opened relative to their directory: one path component to walk, not the
+    // whole data-directory path, for each of 100,000 files.
+    let dirs = Subdir::ALL.map(|d| {
+        rustix::fs::open(
+            folder.subdir(d),
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .ok()
+    });
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
     let threads = cores.min(files.len().div_ceil(READS_PER_THREAD)).max(1);
     let chunk = files.len().div_ceil(threads);
     let read_chunk = |chunk: &[MessageFile]| -> Vec<Option<Record>> {
-        let mut buf = Vec::with_capacity(16 * 1024);
+        let mut reader = Reader { buf: Vec::with_capacity(16 * 1024), noatime: true, typical: 0 };
         let mut out = Vec::with_capacity(chunk.len());
         for (n, file) in chunk.iter().enumerate() {
-            out.push(read_record(folder, file, &mut buf));
+            out.push(reader.record(folder, dirs[file.dir.index()].as_ref(), file));
             if let Some(progress) = progress
                 && (n + 1) % PROGRESS_EVERY == 0
             {
@@ -345,25 +370,93 @@ fn read_records(
     files.into_iter().zip(results.into_iter().flatten()).collect()
 }
 
-/// One message's record. A file that cannot be opened or read for another reason than
-/// having vanished still gets a record (empty header fields), so that the user sees it
-/// and can delete it.
-fn read_record(folder: &Folder, file: &MessageFile, buf: &mut Vec<u8>) -> Option<Record> {
-    let path = folder.file_path(file);
-    let mut f = match File::open(&path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
-        Err(_) => {
-            return Some(Record::new(file, Default::default(), file.size_hint().unwrap_or(0), 0));
+/// One reading thread's state.
+struct Reader {
+    buf: Vec<u8>,
+    /// `O_NOATIME` is allowed only to a file's owner; after one refusal, go without.
+    noatime: bool,
+    /// A running average of header block sizes (0 before the first): the first read of
+    /// the next message is sized to hold a block a little larger than typical, so that
+    /// one read usually does without copying the body along.
+    typical: usize,
+}
+
+impl Reader {
+    fn open(
+        &mut self,
+        dir: Option<&OwnedFd>,
+        folder: &Folder,
+        file: &MessageFile,
+    ) -> std::io::Result<File> {
+        let Some(dir) = dir else { return File::open(folder.file_path(file)) };
+        let flags = OFlags::RDONLY | OFlags::CLOEXEC;
+        if self.noatime {
+            // Without it, the first read after delivery would write every inode back
+            // (relatime updates atime once after each change).
+            match rustix::fs::openat(
+                dir,
+                file.name.as_str(),
+                flags | OFlags::NOATIME,
+                Mode::empty(),
+            ) {
+                Ok(fd) => return Ok(File::from(fd)),
+                Err(rustix::io::Errno::PERM) => self.noatime = false,
+                Err(e) => return Err(e.into()),
+            }
         }
-    };
-    let (size, arrival) = match f.metadata() {
-        Ok(m) => (file.size_hint().unwrap_or(m.len()), m.mtime()),
-        Err(_) => (file.size_hint().unwrap_or(0), 0),
-    };
-    let summary = match read_header_block(&mut f, buf) {
-        Ok(()) => summarize(buf),
-        Err(_) => Default::default(),
-    };
-    Some(Record::new(file, summary, size, arrival))
+        Ok(File::from(rustix::fs::openat(dir, file.name.as_str(), flags, Mode::empty())?))
+    }
+
+    /// One message's record. A file that cannot be opened or read for another reason than
+    /// having vanished still gets a record (empty header fields), so that the user sees it
+    /// and can delete it.
+    fn record(
+        &mut self,
+        folder: &Folder,
+        dir: Option<&OwnedFd>,
+        file: &MessageFile,
+    ) -> Option<Record> {
+        let mut f = match self.open(dir, folder, file) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+            Err(_) => {
+                let size = file.size_hint().unwrap_or(0);
+                return Some(Record::new(
+                    file,
+                    Default::default(),
+                    size,
+                    arrival_from_name(&file.name).unwrap_or(0),
+                ));
+            }
+        };
+        // Size and arrival time from the name where a Maildir writer put them (`,S=` and
+        // the leading delivery time); a stat only for names without them.
+        let (size, arrival) = match (file.size_hint(), arrival_from_name(&file.name)) {
+            (Some(size), Some(arrival)) => (size, arrival),
+            (hint, from_name) => match f.metadata() {
+                Ok(m) => (hint.unwrap_or(m.len()), from_name.unwrap_or(m.mtime())),
+                Err(_) => (hint.unwrap_or(0), from_name.unwrap_or(0)),
+            },
+        };
+        let first_read = match self.typical {
+            0 => 8 * 1024,
+            typical => (typical + typical / 2).next_power_of_two().clamp(2048, 64 * 1024),
+        };
+        let summary = match read_header_block_sized(&mut f, &mut self.buf, first_read) {
+            Ok(()) => {
+                self.typical = (self.typical * 7 + self.buf.len()) / 8;
+                summarize(&self.buf)
+            }
+            Err(_) => Default::default(),
+        };
+        Some(Record::new(file, summary, size, arrival))
+    }
+}
+
+/// The delivery time a Maildir name starts with (`<secs>.…`), if it is plausible (after
+/// 1990, before 2200).
+fn arrival_from_name(name: &str) -> Option<i64> {
+    let (secs, _) = name.split_once('.')?;
+    let secs: i64 = secs.parse().ok()?;
+    (631_152_000..7_258_118_400).contains(&secs).then_some(secs)
 }
