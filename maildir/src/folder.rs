@@ -249,7 +249,7 @@ impl Folder {
                 }
             }
         }
-        crate::journal::sweep(&self.path, Duration::from_secs(3600));
+        crate::journal::sweep(&self.path, crate::journal::MAX_AGE);
         Ok(removed)
     }
 }

@@ -38,6 +38,10 @@ pub const DIR: &str = "mailroom-journal";
 
 const MAGIC: &str = "mailroom-journal 1";
 
+/// Entries older than this are removed by [`sweep`]: an index that has not synced for so
+/// long lists its directories anyway.
+pub const MAX_AGE: std::time::Duration = std::time::Duration::from_secs(3600);
+
 /// A directory's identity and last-change times: equal stamps mean nothing was added,
 /// removed or renamed in between (on filesystems whose timestamps are fine-grained enough;
 /// see INTERNALS.md for what happens when they are not).
@@ -247,19 +251,29 @@ pub fn remove(folder: &Path, ids: &[String]) {
     }
 }
 
-/// Removes dot-files (entries whose writer died before publishing them) older than `age`.
+/// Removes entries older than `age`: published ones (by the time their id starts with)
+/// and dot-files whose writer died before publishing them (by their mtime). An index that
+/// had not applied a removed entry finds its stamps unexplained and lists the directory,
+/// so this costs a scan, never a wrong index. It keeps the journal of a folder that no
+/// index reads (a mailbox nobody opens) from growing with every delivery.
 pub fn sweep(folder: &Path, age: std::time::Duration) {
     let dir = journal_dir(folder);
     let Ok(entries) = fs::read_dir(&dir) else {
         return;
     };
     let now = SystemTime::now();
+    let cutoff = now.duration_since(UNIX_EPOCH).unwrap_or_default().saturating_sub(age).as_secs();
     for entry in entries.flatten() {
-        let stale = entry.file_name().to_string_lossy().starts_with('.')
-            && entry
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let stale = if name.starts_with('.') {
+            entry
                 .metadata()
                 .and_then(|m| m.modified())
-                .is_ok_and(|t| now.duration_since(t).unwrap_or_default() > age);
+                .is_ok_and(|t| now.duration_since(t).unwrap_or_default() > age)
+        } else {
+            name.split('.').next().and_then(|s| s.parse::<u64>().ok()).is_some_and(|t| t < cutoff)
+        };
         if stale {
             let _ = fs::remove_file(entry.path());
         }

@@ -1,8 +1,9 @@
 //! The header index: queries, incremental updates that touch only what changed, the
 //! snapshot file, and a property test that the index always equals a from-scratch scan.
 
+use std::collections::BTreeSet;
 use std::fs;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use maildir::index::{HeaderIndex, Loaded, Query, Search, SearchField, SortKey, SyncOptions};
 use maildir::{Flags, Folder, FolderName, Maildir, MessageFile, Subdir};
@@ -188,10 +189,10 @@ fn own_changes_touch_only_their_records() {
     );
     assert_eq!(archive_index.get(moved.unique()).expect("arrived").subject(), "AW: Réunion #3");
 
-    // A delivery: only new/ is listed and only the new message read.
+    // A delivery is journaled too: nothing is listed, only the new message read.
     inbox.deliver(&message(99)[..]).expect("deliver");
     let r = index.sync_with(&TRUSTING).expect("sync");
-    assert_eq!((r.added, r.removed, r.renamed, r.listed), (1, 0, 0, [true, false]));
+    assert_eq!((r.added, r.removed, r.renamed, r.listed), (1, 0, 0, [false, false]));
 
     // A change behind the crate's back (another program): cur/ is listed and diffed,
     // the renamed file keeps its record without a header read.
@@ -259,6 +260,9 @@ fn two_indexes_of_one_folder_follow_each_other() {
 fn the_journal_is_compacted_into_the_snapshot() {
     let (_t, _m, inbox, files) = setup(3);
     let mut index = open(&inbox);
+    let journal = inbox.path().join(maildir::journal::DIR);
+    let deliveries = fs::read_dir(&journal).expect("journal").count();
+    assert_eq!(deliveries, 3, "one entry per delivery");
     let mut file = files[0].clone();
     for i in 0..70 {
         let mut changes = inbox.changes();
@@ -266,8 +270,7 @@ fn the_journal_is_compacted_into_the_snapshot() {
         file = changes.set_flags(&file, flag, Flags::FLAGGED.without(flag)).expect("toggle");
         changes.commit().expect("commit");
     }
-    let journal = inbox.path().join(maildir::journal::DIR);
-    assert_eq!(fs::read_dir(&journal).expect("journal").count(), 70);
+    assert_eq!(fs::read_dir(&journal).expect("journal").count(), deliveries + 70);
     let r = index.sync_with(&TRUSTING).expect("sync");
     assert_eq!(r.journal_entries, 70);
     assert!(r.saved);
@@ -473,4 +476,55 @@ proptest! {
         assert_fine_grained_timestamps();
         run_steps(&steps, &TRUSTING);
     }
+}
+
+/// A delivery made while a batch of changes is between its two stamps of `new/` must not
+/// be explained away by that batch's journal entry.
+#[test]
+fn a_delivery_during_a_batch_of_changes_is_seen() {
+    let (_t, _m, inbox, files) = setup(3);
+    let mut index = open(&inbox);
+    index.sync_with(&TRUSTING).expect("sync");
+    let mut changes = inbox.changes();
+    changes.set_flags(&files[0], Flags::SEEN, Flags::NONE).expect("new → cur");
+    let delivered = inbox.deliver(&message(7)[..]).expect("deliver");
+    changes.set_flags(&files[1], Flags::SEEN, Flags::NONE).expect("new → cur");
+    changes.commit().expect("commit");
+    let report = index.sync_with(&TRUSTING).expect("sync");
+    assert_eq!(report.listed, [false, false], "the journal explains both directories");
+    assert!(index.get(delivered.unique()).is_some(), "the delivery is in the index");
+    assert!(index.same_records(&HeaderIndex::scan(&inbox).expect("scan")));
+}
+
+#[test]
+fn old_journal_entries_are_swept_and_cost_only_a_listing() {
+    let (_t, _m, inbox, files) = setup(2);
+    let mut index = open(&inbox);
+    let journal = inbox.path().join(maildir::journal::DIR);
+    let names = || -> BTreeSet<String> {
+        fs::read_dir(&journal)
+            .expect("journal")
+            .map(|e| e.expect("entry").file_name().into_string().expect("UTF-8"))
+            .collect()
+    };
+    let mut changes = inbox.changes();
+    changes.set_flags(&files[0], Flags::SEEN, Flags::NONE).expect("seen");
+    let before = names();
+    changes.commit().expect("commit");
+    // The entry is made an hour and a half old, unapplied by the index.
+    let entry = names().difference(&before).next().expect("one new entry").clone();
+    let secs = SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_secs();
+    let old = format!("{:012}.000000000.old-host", secs - 5400);
+    fs::rename(journal.join(&entry), journal.join(&old)).expect("age the entry");
+    let mut changes = inbox.changes();
+    changes.set_flags(&files[1], Flags::FLAGGED, Flags::NONE).expect("flagged");
+    changes.commit().expect("commit");
+
+    maildir::journal::sweep(inbox.path(), maildir::journal::MAX_AGE);
+    let left = names();
+    assert!(!left.contains(&old), "the old entry is swept");
+    assert!(left.len() >= 2, "young entries stay: {left:?}");
+    let report = index.sync_with(&TRUSTING).expect("sync");
+    assert!(report.listed.contains(&true), "the broken chain costs a listing");
+    assert!(index.same_records(&HeaderIndex::scan(&inbox).expect("scan")));
 }

@@ -7,11 +7,14 @@
 //!
 //! 1. stat `new/` and `cur/` (two system calls);
 //! 2. apply journal entries written by this crate's own changes in any process
-//!    ([`crate::journal`]): a flag change, move or delete touches only its records;
+//!    ([`crate::journal`]): a delivery, flag change, move or delete touches only its
+//!    records;
 //! 3. for a directory whose stamp the journal does not explain, list it and diff the
 //!    listing against the records: files renamed get their new names (no header read),
 //!    files gone are dropped, and only files never seen are opened — reading their header
-//!    block alone, on every core.
+//!    block alone, on every core;
+//! 4. every [`FULL_CHECK_EVERY`], list both directories anyway: the journal cannot see
+//!    what programs other than this crate change while one of its batches is under way.
 //!
 //! A missing, torn, foreign or other-version index file is rebuilt from the directories.
 //! Two processes updating one folder each write whole snapshots by atomic rename: the
@@ -34,7 +37,7 @@ use std::collections::{BTreeSet, HashMap};
 pub use file::{FILE, VERSION};
 pub use query::{Page, Query, Search, SearchField, SortKey};
 pub use record::Record;
-pub use sync::{COMPACT_AT, Progress, RACY_WINDOW, SyncOptions};
+pub use sync::{COMPACT_AT, FULL_CHECK_EVERY, Progress, RACY_WINDOW, SyncOptions};
 
 use crate::journal::DirStamp;
 use crate::name::{Flags, Subdir};

@@ -22,6 +22,11 @@ use crate::{Folder, Result};
 /// It must exceed the coarsest timestamp granularity of the filesystems Mailroom runs on
 /// (1 s on ext3 and some NFS servers; kernel ticks of 1–10 ms elsewhere).
 pub const RACY_WINDOW: Duration = Duration::from_secs(2);
+/// How long an index goes without listing both directories. Changes that other programs
+/// (qmail-local, an IMAP server) make while one of this crate's batches is between its two
+/// stamps of a directory are explained away by the batch's journal entry; this bounds how
+/// long such a change can stay unseen.
+pub const FULL_CHECK_EVERY: Duration = Duration::from_secs(15 * 60);
 /// Journal entries applied before the snapshot is rewritten and the entries removed.
 pub const COMPACT_AT: usize = 64;
 /// Record changes that make a sync rewrite the snapshot of a large folder.
@@ -132,7 +137,9 @@ impl HeaderIndex {
         // 3. Which directories must be listed: those the journal does not explain, and
         // those where a journaled name turns out not to exist (entries from hosts with
         // skewed clocks can apply out of order).
-        let mut list = [options.full; 2];
+        let due = (now_ns() / 1_000_000_000) as i64 - self.last_full_scan
+            > FULL_CHECK_EVERY.as_secs() as i64;
+        let mut list = [options.full || due; 2];
         for dir in Subdir::ALL {
             if !explained[dir.index()].contains(&now[dir.index()]) {
                 list[dir.index()] = true;
@@ -311,7 +318,7 @@ impl HeaderIndex {
             if compact {
                 let ids: Vec<String> = std::mem::take(&mut self.applied).into_iter().collect();
                 journal::remove(self.folder.path(), &ids);
-                journal::sweep(self.folder.path(), Duration::from_secs(3600));
+                journal::sweep(self.folder.path(), journal::MAX_AGE);
             }
         }
     }
@@ -459,4 +466,23 @@ fn arrival_from_name(name: &str) -> Option<i64> {
     let (secs, _) = name.split_once('.')?;
     let secs: i64 = secs.parse().ok()?;
     (631_152_000..7_258_118_400).contains(&secs).then_some(secs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Maildir;
+
+    #[test]
+    fn both_directories_are_listed_once_the_last_full_check_is_old() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let inbox = Maildir::create(dir.path().join("Maildir")).expect("create").inbox();
+        inbox.deliver(&b"Subject: x\n\nbody\n"[..]).expect("deliver");
+        let trusting = SyncOptions { racy_window: Duration::ZERO, ..SyncOptions::default() };
+        let (mut index, _) = HeaderIndex::open_with(&inbox, &trusting).expect("open");
+        assert_eq!(index.sync_with(&trusting).expect("sync").listed, [false, false]);
+        index.last_full_scan -= FULL_CHECK_EVERY.as_secs() as i64 + 1;
+        assert_eq!(index.sync_with(&trusting).expect("sync").listed, [true, true]);
+        assert_eq!(index.sync_with(&trusting).expect("sync").listed, [false, false]);
+    }
 }
