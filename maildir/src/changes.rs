@@ -8,6 +8,11 @@
 //! part and retries once, and a message that is really gone is
 //! [`Error::MessageGone`](crate::Error::MessageGone) (for delete: already done).
 //!
+//! Each operation stamps the directories it changes right before and right after itself.
+//! A batch whose stamps do not chain saw another process change the directory between its
+//! operations (a delivery, another program), and its journal entry then explains nothing
+//! for that directory: indexes list it rather than miss that change.
+//!
 //! Moves are one `rename` into the destination's `cur/` (the Maildir++ way): atomic, so a
 //! crash leaves the message in one folder or the other, never both or neither. Only across
 //! filesystems is a move a durable copy, a sync, and an unlink of the source at commit (a
@@ -18,6 +23,7 @@
 use std::fs;
 use std::io;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::deliver::{Staged, sync_dir};
 use crate::error::IoContext;
@@ -40,14 +46,35 @@ pub struct Changes<'f> {
     to_sync: Vec<PathBuf>,
     /// Quota changes to record at commit: (root, bytes, messages).
     quota_deltas: Vec<(PathBuf, i64, i64)>,
+    /// (batch, subdirectory) stamped before the operation under way, to stamp after it.
+    in_progress: Vec<(usize, Subdir)>,
     done: bool,
 }
 
 struct Batch {
     folder: Folder,
-    before: [Option<DirStamp>; 2],
+    /// What the batch saw of each subdirectory it changed.
+    stamps: [Option<Stamps>; 2],
     ops: Vec<Op>,
 }
+
+/// A subdirectory's stamps around a batch's changes. The journal entry may say "from
+/// `before` to `after`, only these changes" only if every change was ours: the directory
+/// is stamped right before and right after each operation, and a stamp before one
+/// operation that differs from the stamp after the previous one means another process
+/// (a delivery, another program) changed the directory in between. The entry then gives
+/// no span for it, and indexes list it.
+#[derive(Clone, Copy)]
+struct Stamps {
+    before: DirStamp,
+    after: DirStamp,
+    foreign_change: bool,
+}
+
+/// One batch's journal entries in this many also sweep the journal of old entries, which
+/// nothing else would do for a mailbox that no index reads (one only read by POP3).
+const SWEEP_JOURNAL_EVERY: u64 = 64;
+static COMMITS: AtomicU64 = AtomicU64::new(0);
 
 impl Folder {
     /// Starts a batch of changes to this folder.
@@ -58,6 +85,7 @@ impl Folder {
             pending_unlinks: Vec::new(),
             to_sync: Vec::new(),
             quota_deltas: Vec::new(),
+            in_progress: Vec::new(),
             done: false,
         }
     }
@@ -74,18 +102,40 @@ impl Folder {
 
 impl Batch {
     fn new(folder: Folder) -> Batch {
-        Batch { folder, before: [None, None], ops: Vec::new() }
+        Batch { folder, stamps: [None, None], ops: Vec::new() }
     }
 }
 
 impl Changes<'_> {
-    /// Records the stamp of a subdirectory before the batch first changes it.
+    /// Stamps a subdirectory right before an operation changes it (see [`Stamps`]).
     fn touch(&mut self, batch: usize, dir: Subdir) -> Result<()> {
         let b = &mut self.batches[batch];
-        if b.before[dir.index()].is_none() {
-            b.before[dir.index()] = Some(DirStamp::of(&b.folder.subdir(dir))?);
+        let now = DirStamp::of(&b.folder.subdir(dir))?;
+        match &mut b.stamps[dir.index()] {
+            None => {
+                b.stamps[dir.index()] =
+                    Some(Stamps { before: now, after: now, foreign_change: false })
+            }
+            Some(s) => s.foreign_change |= s.after != now,
+        }
+        if !self.in_progress.contains(&(batch, dir)) {
+            self.in_progress.push((batch, dir));
         }
         Ok(())
+    }
+
+    /// Stamps the subdirectories of the operation just done (whether it succeeded or not).
+    fn settle(&mut self) {
+        for (batch, dir) in std::mem::take(&mut self.in_progress) {
+            let b = &mut self.batches[batch];
+            let now = DirStamp::of(&b.folder.subdir(dir));
+            if let Some(s) = &mut b.stamps[dir.index()] {
+                match now {
+                    Ok(now) => s.after = now,
+                    Err(_) => s.foreign_change = true,
+                }
+            }
+        }
     }
 
     fn batch_for(&mut self, dest: &Folder) -> usize {
@@ -119,7 +169,9 @@ impl Changes<'_> {
             self.touch(0, current.dir)?;
             self.touch(0, Subdir::Cur)?;
             let (from, to) = (self.folder.file_path(&current), self.folder.file_path(&target));
-            match fs::rename(&from, &to) {
+            let renamed = fs::rename(&from, &to);
+            self.settle();
+            match renamed {
                 Ok(()) => {
                     self.batches[0].ops.push(Op::Put(target.clone()));
                     return Ok(target);
@@ -160,7 +212,9 @@ impl Changes<'_> {
             let target =
                 MessageFile { dir: Subdir::Cur, name: with_flags(source.unique(), source.flags()) };
             let (from, to) = (self.folder.file_path(&source), cur.join(&target.name));
-            match fs::rename(&from, &to) {
+            let renamed = fs::rename(&from, &to);
+            self.settle();
+            match renamed {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::NotFound && attempt == 0 => {
                     source = self.relocate(&source)?;
@@ -171,7 +225,10 @@ impl Changes<'_> {
                     // commit once the copy's directory is synced.
                     let mut reader = fs::File::open(&from).ctx("open", &from)?;
                     let staged = Staged::write(&dest.tmp_dir(), &mut reader)?;
-                    staged.link_into(&cur, &target.name)?;
+                    self.touch(batch, Subdir::Cur)?;
+                    let linked = staged.link_into(&cur, &target.name);
+                    self.settle();
+                    linked?;
                     if !self.to_sync.contains(&cur) {
                         self.to_sync.push(cur.clone());
                     }
@@ -225,7 +282,9 @@ impl Changes<'_> {
         };
         self.touch(0, file.dir)?;
         let path = self.folder.file_path(&file);
-        match fs::remove_file(&path) {
+        let removed = fs::remove_file(&path);
+        self.settle();
+        match removed {
             Ok(()) => {
                 if !self.folder.is_trash() {
                     self.quota_deltas.push((self.folder.root().into(), -(size as i64), -1));
@@ -246,7 +305,9 @@ impl Changes<'_> {
         }
         self.touch(0, Subdir::Cur)?;
         let cur = self.folder.subdir(Subdir::Cur);
-        let name = staged.link_into(&cur, &with_flags(&staged.final_unique(), flags))?;
+        let linked = staged.link_into(&cur, &with_flags(&staged.final_unique(), flags));
+        self.settle();
+        let name = linked?;
         sync_dir(&cur)?;
         if !self.folder.is_trash() {
             self.quota_deltas.push((self.folder.root().into(), staged.size() as i64, 1));
@@ -285,7 +346,9 @@ impl Changes<'_> {
         let mut source = file.clone();
         for attempt in 0..2 {
             let (from, to) = (self.folder.file_path(&source), cur.join(&name));
-            match fs::hard_link(&from, &to) {
+            let linked = fs::hard_link(&from, &to);
+            self.settle();
+            match linked {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::NotFound && attempt == 0 => {
                     source = self.relocate(&source)?;
@@ -294,7 +357,10 @@ impl Changes<'_> {
                 Err(e) if e.kind() == io::ErrorKind::CrossesDevices => {
                     let mut reader = fs::File::open(&from).ctx("open", &from)?;
                     let staged = Staged::write(&dest.tmp_dir(), &mut reader)?;
-                    staged.link_into(&cur, &name)?;
+                    self.touch(batch, Subdir::Cur)?;
+                    let linked = staged.link_into(&cur, &name);
+                    self.settle();
+                    linked?;
                 }
                 Err(e) => return Err(Error::io("link into", &to, e)),
             }
@@ -330,10 +396,15 @@ impl Changes<'_> {
                 // Renamed by another process since (a flag change): unlink it where it is.
                 match folder.locate(file.unique())? {
                     Some(now) => path = folder.file_path(&now),
-                    None => continue,
+                    None => {
+                        self.settle();
+                        continue;
+                    }
                 }
             }
-            match fs::remove_file(&path) {
+            let removed = fs::remove_file(&path);
+            self.settle();
+            match removed {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}
                 Err(e) => return Err(Error::io("remove moved message", &path, e)),
@@ -347,14 +418,19 @@ impl Changes<'_> {
             if batch.ops.is_empty() {
                 continue;
             }
-            let mut spans = Vec::with_capacity(2);
-            for dir in Subdir::ALL {
-                if let Some(before) = batch.before[dir.index()] {
-                    let after = DirStamp::of(&batch.folder.subdir(dir))?;
-                    spans.push(Span { dir, before, after });
-                }
-            }
+            let spans: Vec<Span> = Subdir::ALL
+                .into_iter()
+                .filter_map(|dir| match batch.stamps[dir.index()] {
+                    Some(s) if !s.foreign_change => {
+                        Some(Span { dir, before: s.before, after: s.after })
+                    }
+                    _ => None,
+                })
+                .collect();
             journal::append(batch.folder.path(), &spans, &batch.ops)?;
+            if COMMITS.fetch_add(1, Ordering::Relaxed).is_multiple_of(SWEEP_JOURNAL_EVERY) {
+                journal::sweep(batch.folder.path(), journal::MAX_AGE);
+            }
         }
         Ok(())
     }

@@ -19,29 +19,18 @@
 //! Fan-out writes the message once (steps 1–4) and links it into every mailbox (step 5),
 //! then syncs each `new/` directory (step 6). Hard links share the bytes; each mailbox
 //! owns its own name and flags, and deleting one link leaves the others.
-//!
-//! After step 6 each delivery is journaled ([`crate::journal`]), so header indexes add it
-//! without listing `new/`, and a batch of changes that touched `new/` at the same moment
-//! cannot explain the delivery away.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::IoContext;
-use crate::journal::{self, DirStamp, Op, Span};
 use crate::name::{MessageFile, Subdir, unique_name};
 use crate::{Error, Folder, Result, quota};
 
 /// How many times to retry with a fresh unique name if one is taken. A taken unique name
 /// means a clock step back together with a recycled pid; three fresh names is plenty.
 const NAME_ATTEMPTS: usize = 3;
-
-/// One delivery in this many also sweeps old entries from its folder's journal, which
-/// nothing else would do for a mailbox whose owner never opens it.
-const SWEEP_JOURNAL_EVERY: u64 = 64;
-static DELIVERIES: AtomicU64 = AtomicU64::new(0);
 
 /// A message written, synced and closed in a `tmp/` directory (steps 1–4), not yet
 /// visible to any reader. Dropping it removes the `tmp/` file.
@@ -167,29 +156,12 @@ impl Folder {
         let staged = Staged::write(&self.tmp_dir(), &mut message)?;
         quota::check(self.root(), staged.size(), 1)?;
         let new_dir = self.subdir(Subdir::New);
-        let before = DirStamp::of(&new_dir).ok();
         // Step 5.
         let name = staged.link_into(&new_dir, &staged.final_unique())?;
         // Step 6: delivered.
         sync_dir(&new_dir)?;
         quota::record(self.root(), staged.size() as i64, 1);
-        let file = MessageFile { dir: Subdir::New, name };
-        journal_delivery(self, before, &file);
-        Ok(file)
-    }
-}
-
-/// Journals a delivery made between two stamps of `new/`. Without an entry, a batch of
-/// changes whose own stamps of `new/` bracket the delivery would explain it away, and
-/// indexes would not see the message until `new/` changed again. Failing to journal is
-/// not failing to deliver: the stamp of `new/` is then unexplained, and indexes list it.
-fn journal_delivery(folder: &Folder, before: Option<DirStamp>, file: &MessageFile) {
-    let Some(before) = before else { return };
-    let Ok(after) = DirStamp::of(&folder.subdir(Subdir::New)) else { return };
-    let span = Span { dir: Subdir::New, before, after };
-    let _ = journal::append(folder.path(), &[span], &[Op::Put(file.clone())]);
-    if DELIVERIES.fetch_add(1, Ordering::Relaxed).is_multiple_of(SWEEP_JOURNAL_EVERY) {
-        journal::sweep(folder.path(), journal::MAX_AGE);
+        Ok(MessageFile { dir: Subdir::New, name })
     }
 }
 
@@ -204,22 +176,17 @@ pub fn fan_out(message: &mut dyn Read, targets: &[&Folder]) -> Result<Vec<Result
     let staged = Staged::write(&first.tmp_dir(), message)?;
     let name = staged.final_unique();
     let mut results = Vec::with_capacity(targets.len());
-    let mut before = Vec::with_capacity(targets.len());
     let mut copies = Vec::new();
     for target in targets {
-        before.push(DirStamp::of(&target.subdir(Subdir::New)).ok());
         results.push(link_one(&staged, target, &name, &mut copies));
     }
     // Step 6 for every target. On a journaling filesystem the first fsync commits every
     // link made above, so the rest are cheap.
-    for ((target, result), before) in targets.iter().zip(results.iter_mut()).zip(before) {
+    for (target, result) in targets.iter().zip(results.iter_mut()) {
         if let Ok(file) = result {
             let synced = sync_dir(&target.subdir(Subdir::New));
             match synced {
-                Ok(()) => {
-                    quota::record(target.root(), staged.size() as i64, 1);
-                    journal_delivery(target, before, file);
-                }
+                Ok(()) => quota::record(target.root(), staged.size() as i64, 1),
                 Err(e) => {
                     let _ = fs::remove_file(target.subdir(Subdir::New).join(&file.name));
                     *result = Err(e);

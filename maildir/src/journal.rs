@@ -6,7 +6,8 @@
 //! `<folder>/mailroom-journal/`, written under a dot-name and renamed into place, so a
 //! reader sees a whole entry or none. An entry says, for each subdirectory it touched, the
 //! directory's stamp (inode, mtime, ctime) just before the first change and just after
-//! the last, and the resulting state of each message it touched:
+//! the last — only if nobody else changed the directory in between — and the resulting
+//! state of each message it touched:
 //!
 //! ```text
 //! mailroom-journal 1

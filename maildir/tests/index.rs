@@ -189,10 +189,10 @@ fn own_changes_touch_only_their_records() {
     );
     assert_eq!(archive_index.get(moved.unique()).expect("arrived").subject(), "AW: Réunion #3");
 
-    // A delivery is journaled too: nothing is listed, only the new message read.
+    // A delivery: only new/ is listed and only the new message read.
     inbox.deliver(&message(99)[..]).expect("deliver");
     let r = index.sync_with(&TRUSTING).expect("sync");
-    assert_eq!((r.added, r.removed, r.renamed, r.listed), (1, 0, 0, [false, false]));
+    assert_eq!((r.added, r.removed, r.renamed, r.listed), (1, 0, 0, [true, false]));
 
     // A change behind the crate's back (another program): cur/ is listed and diffed,
     // the renamed file keeps its record without a header read.
@@ -261,8 +261,6 @@ fn the_journal_is_compacted_into_the_snapshot() {
     let (_t, _m, inbox, files) = setup(3);
     let mut index = open(&inbox);
     let journal = inbox.path().join(maildir::journal::DIR);
-    let deliveries = fs::read_dir(&journal).expect("journal").count();
-    assert_eq!(deliveries, 3, "one entry per delivery");
     let mut file = files[0].clone();
     for i in 0..70 {
         let mut changes = inbox.changes();
@@ -270,7 +268,7 @@ fn the_journal_is_compacted_into_the_snapshot() {
         file = changes.set_flags(&file, flag, Flags::FLAGGED.without(flag)).expect("toggle");
         changes.commit().expect("commit");
     }
-    assert_eq!(fs::read_dir(&journal).expect("journal").count(), deliveries + 70);
+    assert_eq!(fs::read_dir(&journal).expect("journal").count(), 70);
     let r = index.sync_with(&TRUSTING).expect("sync");
     assert_eq!(r.journal_entries, 70);
     assert!(r.saved);
@@ -478,8 +476,9 @@ proptest! {
     }
 }
 
-/// A delivery made while a batch of changes is between its two stamps of `new/` must not
-/// be explained away by that batch's journal entry.
+/// A delivery made while a batch of changes is under way in `new/` must not be explained
+/// away by that batch's journal entry: the batch sees the foreign change and gives no span
+/// for `new/`, so indexes list it.
 #[test]
 fn a_delivery_during_a_batch_of_changes_is_seen() {
     let (_t, _m, inbox, files) = setup(3);
@@ -491,7 +490,7 @@ fn a_delivery_during_a_batch_of_changes_is_seen() {
     changes.set_flags(&files[1], Flags::SEEN, Flags::NONE).expect("new → cur");
     changes.commit().expect("commit");
     let report = index.sync_with(&TRUSTING).expect("sync");
-    assert_eq!(report.listed, [false, false], "the journal explains both directories");
+    assert_eq!(report.listed, [true, false], "new/ is listed, cur/ explained");
     assert!(index.get(delivered.unique()).is_some(), "the delivery is in the index");
     assert!(index.same_records(&HeaderIndex::scan(&inbox).expect("scan")));
 }
@@ -502,10 +501,8 @@ fn old_journal_entries_are_swept_and_cost_only_a_listing() {
     let mut index = open(&inbox);
     let journal = inbox.path().join(maildir::journal::DIR);
     let names = || -> BTreeSet<String> {
-        fs::read_dir(&journal)
-            .expect("journal")
-            .map(|e| e.expect("entry").file_name().into_string().expect("UTF-8"))
-            .collect()
+        let entries = fs::read_dir(&journal).into_iter().flatten();
+        entries.map(|e| e.expect("entry").file_name().into_string().expect("UTF-8")).collect()
     };
     let mut changes = inbox.changes();
     changes.set_flags(&files[0], Flags::SEEN, Flags::NONE).expect("seen");
@@ -523,7 +520,7 @@ fn old_journal_entries_are_swept_and_cost_only_a_listing() {
     maildir::journal::sweep(inbox.path(), maildir::journal::MAX_AGE);
     let left = names();
     assert!(!left.contains(&old), "the old entry is swept");
-    assert!(left.len() >= 2, "young entries stay: {left:?}");
+    assert_eq!(left.len(), 1, "the young entry stays: {left:?}");
     let report = index.sync_with(&TRUSTING).expect("sync");
     assert!(report.listed.contains(&true), "the broken chain costs a listing");
     assert!(index.same_records(&HeaderIndex::scan(&inbox).expect("scan")));
