@@ -193,9 +193,10 @@ fn bench_fanout(config: &Config) {
         times.push(ms(started.elapsed()));
         assert!(results.iter().all(Result::is_ok));
     }
+    let med = median(times.clone());
+    let verdict = if med <= 1000.0 { "met" } else { "MISSED" };
     println!(
-        "median {:.0} ms, best {:.0} ms over {runs} runs",
-        median(times.clone()),
+        "median {med:.0} ms, best {:.0} ms over {runs} runs  (budget 1000 ms: {verdict})",
         percentile(times, 0.0)
     );
     fs::remove_dir_all(&root).expect("clean up");
@@ -285,7 +286,9 @@ fn bench_index(config: &Config) {
             assert_eq!(index.len(), n);
         }
         let size = fs::metadata(&index_file).expect("index file").len();
-        report("first build (list, read headers, write index)", build, None);
+        // The budget: 20,000 messages in 90 ms (SqWebMail: 935 ms).
+        let budget = (n == 20_000).then_some(90.0);
+        report("first build (list, read headers, write index)", build, budget);
         println!(
             "{:<52} {:>9.1} MiB ({} bytes per message)",
             "index file",
