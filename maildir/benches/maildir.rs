@@ -323,12 +323,7 @@ fn bench_index(config: &Config) {
         }
         report("page 1 warm (sync + sort by date + page of 50)", warm, Some(5.0));
 
-        let files: Vec<_> = index
-            .query(&Query { limit: 1000, ..Query::default() })
-            .records
-            .iter()
-            .map(|r| r.file())
-            .collect();
+        let files = first_files(&index);
         let mut after_flag = Vec::new();
         for (i, file) in files.iter().take(reps).enumerate() {
             let mut changes = inbox.changes();
@@ -344,12 +339,7 @@ fn bench_index(config: &Config) {
         report("page 1 right after one flag change", after_flag, Some(5.0));
 
         let archive = maildir.folder(&FolderName::parse("Junk").expect("n")).expect("junk");
-        let files: Vec<_> = index
-            .query(&Query { limit: 1000, ..Query::default() })
-            .records
-            .iter()
-            .map(|r| r.file())
-            .collect();
+        let files = first_files(&index);
         let mut after_move = Vec::new();
         for file in files.iter().take(reps) {
             let mut changes = inbox.changes();
@@ -387,6 +377,12 @@ fn bench_index(config: &Config) {
         report("header search for an absent word (from/to/subject)", search, None);
         fs::remove_dir_all(maildir.root()).expect("clean up");
     }
+}
+
+/// The files of the first 1,000 records in the default order.
+fn first_files(index: &HeaderIndex) -> Vec<maildir::MessageFile> {
+    let page = index.query(&Query { limit: 1000, ..Query::default() });
+    page.records.iter().map(|r| r.file()).collect()
 }
 
 fn report(what: &str, times: Vec<f64>, budget: Option<f64>) {
