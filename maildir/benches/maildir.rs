@@ -275,6 +275,12 @@ fn bench_index(config: &Config) {
         println!("\n### {n} messages (corpus written in {:.1} s)", started.elapsed().as_secs_f64());
         let index_file = inbox.path().join(maildir::index::FILE);
 
+        // What the system calls alone cost: list the directories and open, read and close
+        // every file on every core, parsing nothing. The first build cannot beat this.
+        let runs = if config.quick { 3 } else { 5 };
+        let floor: Vec<f64> = (0..runs).map(|_| syscall_floor(&inbox)).collect();
+        report("floor: list + open/read 4 KiB/close each file, no parsing", floor, None);
+
         // First build: no index file.
         let runs = if config.quick { 3 } else { 5 };
         let mut build = Vec::new();
@@ -377,6 +383,31 @@ fn bench_index(config: &Config) {
         report("header search for an absent word (from/to/subject)", search, None);
         fs::remove_dir_all(maildir.root()).expect("clean up");
     }
+}
+
+/// Milliseconds to list `new/` and `cur/` and open, read 4 KiB of and close every file,
+/// on as many threads as there are cores.
+fn syscall_floor(folder: &Folder) -> f64 {
+    let t = Instant::now();
+    let mut paths = Vec::new();
+    for dir in ["new", "cur"] {
+        for entry in fs::read_dir(folder.path().join(dir)).expect("list") {
+            paths.push(entry.expect("entry").path());
+        }
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    std::thread::scope(|s| {
+        for chunk in paths.chunks(paths.len().div_ceil(cores).max(1)) {
+            s.spawn(move || {
+                let mut buf = [0u8; 4096];
+                for path in chunk {
+                    let mut f = File::open(path).expect("open");
+                    std::hint::black_box(std::io::Read::read(&mut f, &mut buf).expect("read"));
+                }
+            });
+        }
+    });
+    ms(t.elapsed())
 }
 
 /// The files of the first 1,000 records in the default order.
