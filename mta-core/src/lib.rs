@@ -7,9 +7,17 @@
 //!
 //! # Layout
 //!
-//! Nothing is built here yet: the accounts directory, the SMTP server, the queue and
-//! local delivery arrive with the MTA inbound issue. Delivery into Maildirs is already
-//! the `maildir` crate's ([`maildir::deliver`]); this crate will call it and nothing
-//! else will write into a mailbox.
+//! | module       | its one job |
+//! |--------------|-------------|
+//! | [`names`]    | the grammar of domains, local parts and addresses |
+//! | [`datadir`]  | where every file of the data directory lives; atomic replacement |
+//! | [`accounts`] | virtual domains, users, aliases, logins and recipient resolution |
+//!
+//! Delivery into Maildirs is the `maildir` crate's ([`maildir::deliver`]); this crate
+//! calls it and nothing else writes into a mailbox.
+
+pub mod accounts;
+pub mod datadir;
+pub mod names;
 
 pub use maildir;

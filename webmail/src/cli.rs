@@ -2,14 +2,20 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::commands;
+use crate::commands::{self, Output};
 
 /// Mailroom: webmail, MTA and self-administration over plain Maildirs.
 #[derive(Debug, Parser)]
 #[command(name = "mailroom", version, about)]
 pub struct Cli {
+    /// The data directory: configuration, accounts, mail, queue.
+    #[arg(long, global = true, default_value = "mailroom-data")]
+    pub data: PathBuf,
+    /// Print one JSON document instead of text (administration commands).
+    #[arg(long, global = true)]
+    pub json: bool,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -30,13 +36,167 @@ pub enum Command {
         #[arg(long, conflicts_with = "full")]
         rebuild: bool,
     },
+    /// Virtual domains.
+    #[command(subcommand)]
+    Domain(DomainCommand),
+    /// Mailboxes.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Aliases and forwards.
+    #[command(subcommand)]
+    Alias(AliasCommand),
+}
+
+/// `mailroom domain …`.
+#[derive(Debug, Subcommand)]
+pub enum DomainCommand {
+    /// Serve a new domain (creates the data directory if needed).
+    Add {
+        /// The domain, e.g. example.org.
+        domain: String,
+        /// Its limits.
+        #[command(flatten)]
+        limits: Limits,
+    },
+    /// List the domains with their users and aliases.
+    List,
+    /// Stop serving a domain; its files are moved under removed/ for recovery.
+    Remove {
+        /// The domain.
+        domain: String,
+        /// Confirm.
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+/// A domain's limits (0 or absent: no limit).
+#[derive(Debug, Args)]
+pub struct Limits {
+    /// Most users.
+    #[arg(long, default_value_t = 0)]
+    pub max_users: u64,
+    /// Most aliases.
+    #[arg(long, default_value_t = 0)]
+    pub max_aliases: u64,
+    /// Quota of a new user, in bytes.
+    #[arg(long)]
+    pub default_quota: Option<u64>,
+    /// Largest quota a user may have, in bytes.
+    #[arg(long)]
+    pub max_quota: Option<u64>,
+    /// User that receives mail for unknown addresses of the domain.
+    #[arg(long)]
+    pub catch_all: Option<String>,
+}
+
+/// `mailroom user …`.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a mailbox. The password is read from the terminal, or from stdin's first line.
+    Add {
+        /// user@domain.
+        address: String,
+        /// Quota in bytes (default: the domain's default quota).
+        #[arg(long)]
+        quota: Option<u64>,
+    },
+    /// Set a password (read from the terminal, or from stdin's first line).
+    Passwd {
+        /// user@domain.
+        address: String,
+    },
+    /// Set the quota in bytes (0: none).
+    Quota {
+        /// user@domain.
+        address: String,
+        /// Bytes.
+        bytes: u64,
+    },
+    /// Enable or disable a service (webmail, smtp, pop3) for a user.
+    Service {
+        /// user@domain.
+        address: String,
+        /// The service.
+        service: ServiceArg,
+        /// Allow it.
+        #[arg(long, conflicts_with = "disable", required_unless_present = "disable")]
+        enable: bool,
+        /// Bar it.
+        #[arg(long)]
+        disable: bool,
+    },
+    /// List a domain's users with quota and use.
+    List {
+        /// The domain.
+        domain: String,
+    },
+    /// Remove a mailbox; its files are moved under removed/ for recovery.
+    Remove {
+        /// user@domain.
+        address: String,
+        /// Confirm.
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+/// A service on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ServiceArg {
+    /// The webmail.
+    Webmail,
+    /// SMTP AUTH.
+    Smtp,
+    /// POP3.
+    Pop3,
+}
+
+impl From<ServiceArg> for mta_core::accounts::Service {
+    fn from(s: ServiceArg) -> Self {
+        use mta_core::accounts::Service;
+        match s {
+            ServiceArg::Webmail => Service::Webmail,
+            ServiceArg::Smtp => Service::Smtp,
+            ServiceArg::Pop3 => Service::Pop3,
+        }
+    }
+}
+
+/// `mailroom alias …`.
+#[derive(Debug, Subcommand)]
+pub enum AliasCommand {
+    /// Add targets to an alias (creating it): user names of the same domain or addresses.
+    Add {
+        /// alias@domain.
+        alias: String,
+        /// Where its mail goes.
+        #[arg(required = true)]
+        targets: Vec<String>,
+    },
+    /// List a domain's aliases.
+    List {
+        /// The domain.
+        domain: String,
+    },
+    /// Remove an alias, or only some of its targets.
+    Remove {
+        /// alias@domain.
+        alias: String,
+        /// Targets to remove (all, if none).
+        targets: Vec<String>,
+    },
 }
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let out = Output { json: cli.json };
     match cli.command {
         Command::Index { maildir, full, rebuild } => {
             commands::index::run(&maildir, commands::index::Mode::from_flags(full, rebuild))
         }
+        Command::Domain(c) => commands::accounts::domain(&cli.data, c, out),
+        Command::User(c) => commands::accounts::user(&cli.data, c, out),
+        Command::Alias(c) => commands::accounts::alias(&cli.data, c, out),
     }
 }

@@ -1,0 +1,551 @@
+//! The accounts directory: virtual domains, their users and aliases, on plain files in
+//! the data directory (DESIGN.md §2).
+//!
+//! Reads go through a cache that re-reads a file when it changes on disk
+//! ([`cache::FileCache`]), so every process (and every host on shared storage) sees the
+//! others' changes at its next lookup. Writes are atomic replacements or renames of whole
+//! directories built aside; nothing is rewritten in place and no lock is needed. Two
+//! administrators changing the *same* alias file at the same instant: the last writer
+//! wins, as with any file (`domains/<d>/aliases` is small and rewritten whole).
+//!
+//! # Layout
+//! - [`records`]: `domain.toml` and `account.toml`
+//! - [`aliases`]: the `aliases` file
+//! - [`password`]: argon2id hashing
+//! - [`cache`]: parsed files re-read on change
+//! - [`resolve`]: recipient addresses to mailboxes and remote addresses
+
+pub mod aliases;
+pub mod cache;
+pub mod password;
+pub mod records;
+pub mod resolve;
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub use aliases::{Aliases, Target};
+pub use records::{Account, DomainConfig, Service};
+pub use resolve::{Destination, Resolution};
+
+use crate::datadir::{DataDir, write_atomic};
+use crate::names::{Address, Domain, LocalPart, NameError};
+use cache::{CacheError, FileCache};
+use password::PasswordError;
+
+/// `domains/<d>/domain.toml`.
+pub const DOMAIN_FILE: &str = "domain.toml";
+/// `domains/<d>/aliases`.
+pub const ALIASES_FILE: &str = "aliases";
+/// `domains/<d>/users/<u>/account.toml`.
+pub const ACCOUNT_FILE: &str = "account.toml";
+
+/// What can go wrong; every message is meant for the person at the keyboard.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A name failed the grammar.
+    #[error(transparent)]
+    Name(#[from] NameError),
+    /// A new password was refused.
+    #[error(transparent)]
+    Password(#[from] PasswordError),
+    /// The domain is not served here.
+    #[error("domain {0} does not exist")]
+    NoSuchDomain(Domain),
+    /// The domain is served already.
+    #[error("domain {0} exists already")]
+    DomainExists(Domain),
+    /// No such user.
+    #[error("user {0} does not exist")]
+    NoSuchUser(Address),
+    /// No such alias.
+    #[error("alias {0} does not exist")]
+    NoSuchAlias(Address),
+    /// The name is taken by a user or an alias.
+    #[error("{0} is already a {1}")]
+    Taken(Address, &'static str),
+    /// A limit of the domain's plan.
+    #[error("domain {domain} may have at most {limit} {what}")]
+    Limit {
+        /// The domain.
+        domain: Domain,
+        /// "users" or "aliases".
+        what: &'static str,
+        /// The limit.
+        limit: u64,
+    },
+    /// A quota above the domain's maximum.
+    #[error("a quota of {quota} bytes exceeds the maximum of {max} bytes for {domain}")]
+    QuotaAboveMax {
+        /// The domain.
+        domain: Domain,
+        /// Asked for.
+        quota: u64,
+        /// Allowed.
+        max: u64,
+    },
+    /// A file of the directory does not parse.
+    #[error("{}: {reason}", path.display())]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What the parser said.
+        reason: String,
+    },
+    /// A system call failed.
+    #[error("cannot {op} {}: {source}", path.display())]
+    Io {
+        /// What was being done.
+        op: &'static str,
+        /// On what.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+    /// Creating or configuring the Maildir failed.
+    #[error(transparent)]
+    Maildir(#[from] maildir::Error),
+}
+
+/// `Result` with the accounts [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+fn io_err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> Error + 'a {
+    move |source| Error::Io { op, path: path.to_path_buf(), source }
+}
+
+/// The outcome of checking a login.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Login {
+    /// The password is right and the service allowed.
+    Granted(Address),
+    /// Unknown account or wrong password (never says which).
+    Refused,
+    /// The password is right but this service is disabled for the account.
+    Disabled(Address),
+}
+
+/// A user with what the listing commands show.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct UserInfo {
+    /// The address.
+    pub address: Address,
+    /// Quota in bytes, 0 for none.
+    pub quota: u64,
+    /// Bytes in use, from `maildirsize` (when the user has a quota).
+    pub used: Option<u64>,
+    /// Disabled services.
+    pub disabled: Vec<Service>,
+}
+
+/// The accounts directory of one data directory.
+#[derive(Debug)]
+pub struct Directory {
+    data: DataDir,
+    domains: FileCache<DomainConfig>,
+    accounts: FileCache<Account>,
+    aliases: FileCache<Aliases>,
+}
+
+impl Directory {
+    /// The directory over `data`.
+    pub fn new(data: DataDir) -> Directory {
+        Directory {
+            data,
+            domains: FileCache::default(),
+            accounts: FileCache::default(),
+            aliases: FileCache::default(),
+        }
+    }
+
+    /// The data directory.
+    pub fn data(&self) -> &DataDir {
+        &self.data
+    }
+
+    // --- domains --------------------------------------------------------------------
+
+    /// Every domain served, sorted.
+    pub fn domains(&self) -> Result<Vec<Domain>> {
+        let dir = self.data.domains();
+        let mut out = Vec::new();
+        for entry in fs::read_dir(&dir).map_err(io_err("list", &dir))? {
+            let entry = entry.map_err(io_err("list", &dir))?;
+            // Staging directories start with a dot and never parse.
+            if let Some(domain) = entry.file_name().to_str().and_then(|n| Domain::parse(n).ok())
+                && entry.path().join(DOMAIN_FILE).is_file()
+            {
+                out.push(domain);
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// A domain's configuration; `None` if it is not served here.
+    pub fn domain(&self, domain: &Domain) -> Result<Option<Arc<DomainConfig>>> {
+        let path = self.data.domain(domain).join(DOMAIN_FILE);
+        read_toml(&self.domains, &path)
+    }
+
+    /// Whether mail for `domain` is delivered here.
+    pub fn is_local(&self, domain: &Domain) -> Result<bool> {
+        Ok(self.domain(domain)?.is_some())
+    }
+
+    fn require_domain(&self, domain: &Domain) -> Result<Arc<DomainConfig>> {
+        self.domain(domain)?.ok_or_else(|| Error::NoSuchDomain(domain.clone()))
+    }
+
+    /// Adds a domain: its directory is built aside and renamed into place, so nobody sees
+    /// half a domain.
+    pub fn add_domain(&self, domain: &Domain, config: &DomainConfig) -> Result<()> {
+        let target = self.data.domain(domain);
+        if target.exists() {
+            return Err(Error::DomainExists(domain.clone()));
+        }
+        let staging = self.data.domains().join(format!(".new-{}", maildir::name::unique_name()));
+        let built = (|| -> Result<()> {
+            fs::create_dir_all(staging.join("users")).map_err(io_err("create", &staging))?;
+            write_toml(&staging.join(DOMAIN_FILE), config)?;
+            let aliases = aliases::format(&Aliases::new(), domain);
+            write_atomic(&staging.join(ALIASES_FILE), aliases.as_bytes())
+                .map_err(io_err("write", &staging))?;
+            rename_into_place(&staging, &target).map_err(|e| match e.kind() {
+                io::ErrorKind::AlreadyExists | io::ErrorKind::DirectoryNotEmpty => {
+                    Error::DomainExists(domain.clone())
+                }
+                _ => Error::Io { op: "create", path: target.clone(), source: e },
+            })
+        })();
+        if built.is_err() {
+            let _ = fs::remove_dir_all(&staging);
+        }
+        built
+    }
+
+    /// Replaces a domain's configuration (limits, catch-all).
+    pub fn set_domain(&self, domain: &Domain, config: &DomainConfig) -> Result<()> {
+        self.require_domain(domain)?;
+        write_toml(&self.data.domain(domain).join(DOMAIN_FILE), config)
+    }
+
+    /// Removes a domain with all its users and mail: the whole directory is moved under
+    /// `removed/` in one rename (mail for it is refused from that instant) and kept there
+    /// for the operator to restore or delete. Returns where it went.
+    pub fn remove_domain(&self, domain: &Domain) -> Result<PathBuf> {
+        self.require_domain(domain)?;
+        let aside = self.data.removed().join(format!("{domain}.{}", maildir::name::unique_name()));
+        self.move_aside(&self.data.domain(domain), &aside)?;
+        Ok(aside)
+    }
+
+    fn move_aside(&self, from: &Path, to: &Path) -> Result<()> {
+        if let Some(parent) = to.parent() {
+            fs::create_dir_all(parent).map_err(io_err("create", parent))?;
+        }
+        fs::rename(from, to).map_err(io_err("move aside", from))
+    }
+
+    // --- users ----------------------------------------------------------------------
+
+    /// The users of a domain, sorted.
+    pub fn users(&self, domain: &Domain) -> Result<Vec<LocalPart>> {
+        self.require_domain(domain)?;
+        let dir = self.data.domain(domain).join("users");
+        let mut out = Vec::new();
+        for entry in fs::read_dir(&dir).map_err(io_err("list", &dir))? {
+            let entry = entry.map_err(io_err("list", &dir))?;
+            if let Some(user) = entry.file_name().to_str().and_then(|n| LocalPart::parse(n).ok())
+                && entry.path().join(ACCOUNT_FILE).is_file()
+            {
+                out.push(user);
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// The users of a domain with quota and usage.
+    pub fn user_infos(&self, domain: &Domain) -> Result<Vec<UserInfo>> {
+        let mut out = Vec::new();
+        for local in self.users(domain)? {
+            let address = Address { local, domain: domain.clone() };
+            let Some(account) = self.account(&address)? else { continue };
+            let used = maildir::quota::status(&self.maildir(&address))
+                .ok()
+                .flatten()
+                .map(|s| s.used.bytes);
+            out.push(UserInfo {
+                address,
+                quota: account.quota,
+                used,
+                disabled: account.disabled.clone(),
+            });
+        }
+        Ok(out)
+    }
+
+    /// A user's account; `None` if there is no such user.
+    pub fn account(&self, address: &Address) -> Result<Option<Arc<Account>>> {
+        let path = self.data.user(&address.domain, &address.local).join(ACCOUNT_FILE);
+        read_toml(&self.accounts, &path)
+    }
+
+    fn require_account(&self, address: &Address) -> Result<Arc<Account>> {
+        self.account(address)?.ok_or_else(|| Error::NoSuchUser(address.clone()))
+    }
+
+    /// The user's Maildir.
+    pub fn maildir(&self, address: &Address) -> PathBuf {
+        self.data.maildir(&address.domain, &address.local)
+    }
+
+    /// Adds a user with a password and a quota (`None`: the domain's default). The user's
+    /// directory (account file, Maildir with its folders and `maildirsize`) is built aside
+    /// and renamed into place.
+    pub fn add_user(
+        &self,
+        address: &Address,
+        password: &str,
+        quota: Option<u64>,
+    ) -> Result<Account> {
+        let config = self.require_domain(&address.domain)?;
+        if config.max_users > 0 && self.users(&address.domain)?.len() as u64 >= config.max_users {
+            return Err(Error::Limit {
+                domain: address.domain.clone(),
+                what: "users",
+                limit: config.max_users,
+            });
+        }
+        if self.aliases(&address.domain)?.contains_key(&address.local) {
+            return Err(Error::Taken(address.clone(), "alias"));
+        }
+        let quota = quota.unwrap_or(config.default_quota);
+        check_quota(&address.domain, &config, quota)?;
+        let account = Account { password: password::hash(password)?, quota, disabled: Vec::new() };
+
+        let target = self.data.user(&address.domain, &address.local);
+        if target.exists() {
+            return Err(Error::Taken(address.clone(), "user"));
+        }
+        let users = self.data.domain(&address.domain).join("users");
+        let staging = users.join(format!(".new-{}", maildir::name::unique_name()));
+        let built = (|| -> Result<()> {
+            fs::create_dir_all(&staging).map_err(io_err("create", &staging))?;
+            let mailbox = maildir::Maildir::create(staging.join("Maildir"))?;
+            set_maildir_quota(mailbox.root(), quota)?;
+            write_toml(&staging.join(ACCOUNT_FILE), &account)?;
+            rename_into_place(&staging, &target).map_err(|e| match e.kind() {
+                io::ErrorKind::AlreadyExists | io::ErrorKind::DirectoryNotEmpty => {
+                    Error::Taken(address.clone(), "user")
+                }
+                _ => Error::Io { op: "create", path: target.clone(), source: e },
+            })
+        })();
+        if built.is_err() {
+            let _ = fs::remove_dir_all(&staging);
+        }
+        built.map(|()| account)
+    }
+
+    /// Sets a user's password. Takes effect at the next login anywhere (SMTP AUTH, POP3,
+    /// webmail), since every check reads the account file.
+    pub fn set_password(&self, address: &Address, password: &str) -> Result<()> {
+        let mut account = (*self.require_account(address)?).clone();
+        account.password = password::hash(password)?;
+        self.write_account(address, &account)
+    }
+
+    /// Sets a user's quota in bytes (0: none), within the domain's maximum.
+    pub fn set_quota(&self, address: &Address, quota: u64) -> Result<()> {
+        let config = self.require_domain(&address.domain)?;
+        check_quota(&address.domain, &config, quota)?;
+        let mut account = (*self.require_account(address)?).clone();
+        account.quota = quota;
+        set_maildir_quota(&self.maildir(address), quota)?;
+        self.write_account(address, &account)
+    }
+
+    /// Enables or disables one service for a user.
+    pub fn set_service(&self, address: &Address, service: Service, enabled: bool) -> Result<()> {
+        let mut account = (*self.require_account(address)?).clone();
+        account.disabled.retain(|s| *s != service);
+        if !enabled {
+            account.disabled.push(service);
+        }
+        self.write_account(address, &account)
+    }
+
+    fn write_account(&self, address: &Address, account: &Account) -> Result<()> {
+        let path = self.data.user(&address.domain, &address.local).join(ACCOUNT_FILE);
+        write_toml(&path, account)
+    }
+
+    /// Removes a user and their mail: moved under `removed/` in one rename. Returns where
+    /// it went.
+    pub fn remove_user(&self, address: &Address) -> Result<PathBuf> {
+        self.require_account(address)?;
+        let aside = self.data.removed().join(address.domain.as_str()).join(format!(
+            "{}.{}",
+            address.local,
+            maildir::name::unique_name()
+        ));
+        self.move_aside(&self.data.user(&address.domain, &address.local), &aside)?;
+        Ok(aside)
+    }
+
+    /// Checks a login (a full address and its password) for a service. Unknown accounts
+    /// cost the same hashing time as known ones. This hashes: call it off the async
+    /// runtime's worker threads.
+    pub fn login(&self, login: &str, password: &[u8], service: Service) -> Result<Login> {
+        let account = match Address::parse(login.trim()) {
+            Ok(address) => self.account(&address)?.map(|a| (address, a)),
+            Err(_) => None,
+        };
+        let Some((address, account)) = account else {
+            password::verify(password, password::decoy());
+            return Ok(Login::Refused);
+        };
+        if !password::verify(password, &account.password) {
+            return Ok(Login::Refused);
+        }
+        Ok(if account.allows(service) { Login::Granted(address) } else { Login::Disabled(address) })
+    }
+
+    // --- aliases --------------------------------------------------------------------
+
+    /// A domain's aliases (bad lines of a hand-edited file are skipped, with a warning).
+    pub fn aliases(&self, domain: &Domain) -> Result<Arc<Aliases>> {
+        self.require_domain(domain)?;
+        let path = self.data.domain(domain).join(ALIASES_FILE);
+        let parsed = self.aliases.get(&path, |bytes| {
+            let text = String::from_utf8_lossy(bytes);
+            let (aliases, bad) =
+                aliases::parse(&text, domain, |d| self.is_local(d).unwrap_or(false));
+            for line in bad {
+                tracing::warn!(file = %path.display(), line = line.line, "{}", line.reason);
+            }
+            Ok::<_, std::convert::Infallible>(aliases)
+        });
+        match parsed {
+            Ok(Some(aliases)) => Ok(aliases),
+            Ok(None) => Ok(Arc::new(Aliases::new())),
+            Err(CacheError::Io(e)) => Err(Error::Io { op: "read", path, source: e }),
+            Err(CacheError::Parse(never)) => match never {},
+        }
+    }
+
+    /// Adds targets to an alias, creating it if needed. Returns its targets now.
+    pub fn add_alias(&self, alias: &Address, targets: &[String]) -> Result<Vec<Target>> {
+        let config = self.require_domain(&alias.domain)?;
+        if self.account(alias)?.is_some() {
+            return Err(Error::Taken(alias.clone(), "user"));
+        }
+        let mut all = (*self.aliases(&alias.domain)?).clone();
+        if !all.contains_key(&alias.local)
+            && config.max_aliases > 0
+            && all.len() as u64 >= config.max_aliases
+        {
+            return Err(Error::Limit {
+                domain: alias.domain.clone(),
+                what: "aliases",
+                limit: config.max_aliases,
+            });
+        }
+        let mut parsed = Vec::new();
+        for target in targets {
+            parsed
+                .push(Target::parse(target, &alias.domain, |d| self.is_local(d).unwrap_or(false))?);
+        }
+        let list = all.entry(alias.local.clone()).or_default();
+        for target in parsed {
+            if !list.contains(&target) && list.len() < aliases::MAX_TARGETS {
+                list.push(target);
+            }
+        }
+        let now = list.clone();
+        self.write_aliases(&alias.domain, &all)?;
+        Ok(now)
+    }
+
+    /// Removes an alias, or with `targets`, only those targets (the alias goes when its
+    /// last target does).
+    pub fn remove_alias(&self, alias: &Address, targets: &[String]) -> Result<()> {
+        let mut all = (*self.aliases(&alias.domain)?).clone();
+        let Some(list) = all.get_mut(&alias.local) else {
+            return Err(Error::NoSuchAlias(alias.clone()));
+        };
+        if targets.is_empty() {
+            all.remove(&alias.local);
+        } else {
+            for target in targets {
+                let target =
+                    Target::parse(target, &alias.domain, |d| self.is_local(d).unwrap_or(false))?;
+                list.retain(|t| *t != target);
+            }
+            if list.is_empty() {
+                all.remove(&alias.local);
+            }
+        }
+        self.write_aliases(&alias.domain, &all)
+    }
+
+    fn write_aliases(&self, domain: &Domain, all: &Aliases) -> Result<()> {
+        let path = self.data.domain(domain).join(ALIASES_FILE);
+        write_atomic(&path, aliases::format(all, domain).as_bytes()).map_err(io_err("write", &path))
+    }
+}
+
+fn check_quota(domain: &Domain, config: &DomainConfig, quota: u64) -> Result<()> {
+    if config.max_quota > 0 && (quota == 0 || quota > config.max_quota) {
+        return Err(Error::QuotaAboveMax { domain: domain.clone(), quota, max: config.max_quota });
+    }
+    Ok(())
+}
+
+fn set_maildir_quota(root: &Path, quota: u64) -> Result<()> {
+    let limit =
+        (quota > 0).then_some(maildir::quota::QuotaLimit { bytes: Some(quota), messages: None });
+    maildir::quota::set_limit(root, limit)?;
+    Ok(())
+}
+
+/// `rename(2)` of a directory built aside onto a name that must not exist; a non-empty
+/// directory there makes it fail (so two creators cannot both win).
+fn rename_into_place(staging: &Path, target: &Path) -> io::Result<()> {
+    if target.exists() {
+        return Err(io::Error::from(io::ErrorKind::AlreadyExists));
+    }
+    fs::rename(staging, target)?;
+    if let Some(parent) = target.parent() {
+        fs::File::open(parent)?.sync_all()?;
+    }
+    Ok(())
+}
+
+fn read_toml<T: serde::de::DeserializeOwned>(
+    cache: &FileCache<T>,
+    path: &Path,
+) -> Result<Option<Arc<T>>> {
+    let parsed = cache.get(path, |bytes| {
+        let text = std::str::from_utf8(bytes).map_err(|e| e.to_string())?;
+        toml::from_str::<T>(text).map_err(|e| e.to_string())
+    });
+    match parsed {
+        Ok(value) => Ok(value),
+        Err(CacheError::Io(e)) => {
+            Err(Error::Io { op: "read", path: path.to_path_buf(), source: e })
+        }
+        Err(CacheError::Parse(reason)) => Err(Error::Corrupt { path: path.to_path_buf(), reason }),
+    }
+}
+
+fn write_toml<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
+    let text = toml::to_string(value)
+        .map_err(|e| Error::Corrupt { path: path.to_path_buf(), reason: e.to_string() })?;
+    write_atomic(path, text.as_bytes()).map_err(io_err("write", path))
+}
