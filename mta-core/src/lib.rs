@@ -12,12 +12,16 @@
 //! | [`names`]    | the grammar of domains, local parts and addresses |
 //! | [`datadir`]  | where every file of the data directory lives; atomic replacement |
 //! | [`accounts`] | virtual domains, users, aliases, logins and recipient resolution |
+//! | [`queue`]    | the crash-proof queue: enqueue, status per recipient, scheduler, bounces |
+//! | [`deliver`]  | delivery of queued messages: local (Maildir); remote comes later |
 //!
 //! Delivery into Maildirs is the `maildir` crate's ([`maildir::deliver`]); this crate
 //! calls it and nothing else writes into a mailbox.
 
 pub mod accounts;
 pub mod datadir;
+pub mod deliver;
 pub mod names;
+pub mod queue;
 
 pub use maildir;
