@@ -14,6 +14,7 @@
 //! | [`accounts`] | virtual domains, users, aliases, logins and recipient resolution |
 //! | [`queue`]    | the crash-proof queue: enqueue, status per recipient, scheduler, bounces |
 //! | [`deliver`]  | delivery of queued messages: local (Maildir); remote comes later |
+//! | [`smtp`]     | the SMTP server: wire framing, the session state machine, the driver |
 //!
 //! Delivery into Maildirs is the `maildir` crate's ([`maildir::deliver`]); this crate
 //! calls it and nothing else writes into a mailbox.
@@ -23,5 +24,6 @@ pub mod datadir;
 pub mod deliver;
 pub mod names;
 pub mod queue;
+pub mod smtp;
 
 pub use maildir;
