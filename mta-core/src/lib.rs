@@ -15,6 +15,7 @@
 //! | [`queue`]    | the crash-proof queue: enqueue, status per recipient, scheduler, bounces |
 //! | [`deliver`]  | delivery of queued messages: local (Maildir); remote comes later |
 //! | [`smtp`]     | the SMTP server: wire framing, the session state machine, the driver |
+//! | [`tls`]      | the server certificate: configured, or self-signed on first run |
 //!
 //! Delivery into Maildirs is the `maildir` crate's ([`maildir::deliver`]); this crate
 //! calls it and nothing else writes into a mailbox.
@@ -25,5 +26,6 @@ pub mod deliver;
 pub mod names;
 pub mod queue;
 pub mod smtp;
+pub mod tls;
 
 pub use maildir;

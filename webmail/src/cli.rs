@@ -16,14 +16,16 @@ pub struct Cli {
     /// Print one JSON document instead of text (administration commands).
     #[arg(long, global = true)]
     pub json: bool,
-    /// What to do.
+    /// What to do (default: serve).
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the SMTP listeners and the queue (the default). Prints what listens where.
+    Serve,
     /// Build or update the header index of every folder of a Maildir, with progress.
     Index {
         /// The Maildir (a directory with cur/, new/ and tmp/; its Maildir++ folders are
@@ -45,6 +47,34 @@ pub enum Command {
     /// Aliases and forwards.
     #[command(subcommand)]
     Alias(AliasCommand),
+    /// This host's MTA queue.
+    #[command(subcommand)]
+    Queue(QueueCommand),
+}
+
+/// `mailroom queue …`.
+#[derive(Debug, Subcommand)]
+pub enum QueueCommand {
+    /// Every queued message with each recipient's state.
+    List,
+    /// One message.
+    Show {
+        /// Its queue id.
+        id: String,
+    },
+    /// Retry deferred recipients now (of one message, or all).
+    Flush {
+        /// A queue id (default: every message).
+        id: Option<String>,
+    },
+    /// Drop a message from the queue, without a bounce.
+    Delete {
+        /// Its queue id.
+        id: String,
+        /// Confirm.
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 /// `mailroom domain …`.
@@ -191,12 +221,14 @@ pub enum AliasCommand {
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let out = Output { json: cli.json };
-    match cli.command {
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => commands::serve::run(&cli.data),
         Command::Index { maildir, full, rebuild } => {
             commands::index::run(&maildir, commands::index::Mode::from_flags(full, rebuild))
         }
         Command::Domain(c) => commands::accounts::domain(&cli.data, c, out),
         Command::User(c) => commands::accounts::user(&cli.data, c, out),
         Command::Alias(c) => commands::accounts::alias(&cli.data, c, out),
+        Command::Queue(c) => commands::queue::run(&cli.data, c, out),
     }
 }

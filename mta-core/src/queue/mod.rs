@@ -42,6 +42,9 @@ pub fn now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
+/// Touched by `queue flush` to wake the scheduler of a running server.
+pub const FLUSH_FILE: &str = "flush";
+
 /// One host's queue.
 #[derive(Debug, Clone)]
 pub struct Queue {
@@ -258,6 +261,18 @@ impl Queue {
         // Q0.
         let _ = fs::remove_file(self.status_path(id));
         Ok(())
+    }
+
+    /// Asks a running scheduler of this queue to look through it now (it checks this
+    /// file's time every second): `queue flush` from another process.
+    pub fn poke(&self) -> Result<(), Error> {
+        let path = self.dir.join(FLUSH_FILE);
+        write_atomic(&path, now().to_string().as_bytes()).map_err(io_err("write", &path))
+    }
+
+    /// The time of the last [`Queue::poke`], if any.
+    pub fn poked(&self) -> Option<std::time::SystemTime> {
+        fs::metadata(self.dir.join(FLUSH_FILE)).and_then(|m| m.modified()).ok()
     }
 
     /// Makes every deferred recipient of a message due now (`queue flush`).

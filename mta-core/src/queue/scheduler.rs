@@ -19,6 +19,9 @@ pub const CONCURRENCY: usize = 16;
 /// How often the whole queue is looked through for recipients that became due.
 pub const RESCAN_EVERY: Duration = Duration::from_secs(30);
 
+/// How often the scheduler looks whether `queue flush` asked for a rescan (one stat).
+pub const FLUSH_POLL: Duration = Duration::from_secs(1);
+
 /// Tells the scheduler about new messages.
 #[derive(Debug, Clone)]
 pub struct Handle {
@@ -63,9 +66,19 @@ pub fn spawn(
         }
         let mut rescan = tokio::time::interval(RESCAN_EVERY);
         rescan.tick().await;
+        let mut poll_flush = tokio::time::interval(FLUSH_POLL);
+        let mut last_poke = queue.poked();
         loop {
             let id = tokio::select! {
                 id = rx.recv() => match id { Some(id) => id, None => break },
+                _ = poll_flush.tick() => {
+                    let poked = queue.poked();
+                    if poked != last_poke {
+                        last_poke = poked;
+                        rescan.reset_immediately();
+                    }
+                    continue;
+                }
                 _ = rescan.tick() => {
                     let queue = queue.clone();
                     if let Ok(Ok(ids)) = tokio::task::spawn_blocking(move || queue.ids()).await {

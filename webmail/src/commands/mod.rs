@@ -6,6 +6,8 @@
 
 pub mod accounts;
 pub mod index;
+pub mod queue;
+pub mod serve;
 
 use std::io::Write;
 

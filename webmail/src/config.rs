@@ -1,0 +1,159 @@
+//! `mailroom.toml`: every key has a default (the embedded default: everything on
+//! 127.0.0.1, unprivileged ports, a self-signed certificate, a demo account).
+//!
+//! ```toml
+//! [listen]                  # an address, or "off"
+//! smtp = "127.0.0.1:2525"   # inbound MX: local recipients only, no AUTH
+//! submission = "127.0.0.1:2587"
+//! submissions = "127.0.0.1:2465"
+//!
+//! [tls]                     # both, or neither (then tls/ holds a self-signed pair)
+//! cert = "/etc/ssl/mail.pem"
+//! key = "/etc/ssl/mail.key"
+//!
+//! [smtp]                    # see mta_core::smtp::SmtpConfig
+//! hostname = "mail.example.org"
+//! max_message_size = 52428800
+//!
+//! [demo]
+//! enabled = true            # create the demo domain and account on first run
+//! ```
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use mta_core::smtp::SmtpConfig;
+use serde::Deserialize;
+
+/// The whole file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Listener addresses.
+    pub listen: Listen,
+    /// Certificate and key.
+    pub tls: Tls,
+    /// SMTP bounds and names.
+    pub smtp: SmtpConfig,
+    /// The public demo account.
+    pub demo: Demo,
+}
+
+/// `[listen]`: one address per service, or `"off"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Listen {
+    /// Inbound MX (port 25 in production).
+    pub smtp: String,
+    /// Submission with STARTTLS (587 in production).
+    pub submission: String,
+    /// Submission over implicit TLS (465 in production).
+    pub submissions: String,
+}
+
+impl Default for Listen {
+    fn default() -> Self {
+        Listen {
+            smtp: "127.0.0.1:2525".into(),
+            submission: "127.0.0.1:2587".into(),
+            submissions: "127.0.0.1:2465".into(),
+        }
+    }
+}
+
+/// Parses a listener setting: `None` for `"off"`.
+pub fn listen_address(key: &str, value: &str) -> anyhow::Result<Option<SocketAddr>> {
+    if value.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    value.parse().map(Some).with_context(|| {
+        format!("[listen] {key} = {value:?} is neither an address like 127.0.0.1:25 nor \"off\"")
+    })
+}
+
+/// `[tls]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Tls {
+    /// PEM certificate chain.
+    pub cert: Option<PathBuf>,
+    /// PEM private key.
+    pub key: Option<PathBuf>,
+}
+
+/// `[demo]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Demo {
+    /// Create the demo domain and account on the first run of an empty data directory.
+    pub enabled: bool,
+    /// The demo address.
+    pub address: String,
+    /// Its password (public: it is printed at start).
+    pub password: String,
+}
+
+impl Default for Demo {
+    fn default() -> Self {
+        Demo {
+            enabled: true,
+            address: "demo@demo.example".into(),
+            password: "mailroom-demo".into(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads `path`; a missing file is the embedded default.
+    pub fn load(path: &Path) -> anyhow::Result<Config> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+        };
+        let config: Config =
+            toml::from_str(&text).with_context(|| format!("{} is not valid", path.display()))?;
+        if config.tls.cert.is_some() != config.tls.key.is_some() {
+            bail!("{}: [tls] needs both cert and key, or neither", path.display());
+        }
+        if mta_core::names::Domain::parse(&config.smtp.hostname).is_err()
+            && config.smtp.hostname != "localhost"
+        {
+            bail!(
+                "{}: [smtp] hostname {:?} is not a host name",
+                path.display(),
+                config.smtp.hostname
+            );
+        }
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_errors() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("mailroom.toml");
+        let config = Config::load(&path).expect("default");
+        assert_eq!(config.listen.smtp, "127.0.0.1:2525");
+        std::fs::write(
+            &path,
+            "[listen]\nsmtp = \"off\"\nsubmission = \"127.0.0.1:0\"\n[smtp]\nmax_hops = 5\n",
+        )
+        .expect("write");
+        let config = Config::load(&path).expect("load");
+        assert_eq!(listen_address("smtp", &config.listen.smtp).expect("off"), None);
+        assert!(listen_address("submission", &config.listen.submission).expect("addr").is_some());
+        assert_eq!(config.smtp.max_hops, 5);
+        assert!(listen_address("x", "nonsense").is_err());
+        std::fs::write(&path, "[listen]\nsmpt = \"off\"\n").expect("write");
+        let err = Config::load(&path).expect_err("typo accepted").to_string();
+        assert!(err.contains("not valid"), "{err}");
+        std::fs::write(&path, "[tls]\ncert = \"/x\"\n").expect("write");
+        assert!(Config::load(&path).is_err());
+    }
+}
