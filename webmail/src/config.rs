@@ -117,9 +117,15 @@ impl Config {
         if config.tls.cert.is_some() != config.tls.key.is_some() {
             bail!("{}: [tls] needs both cert and key, or neither", path.display());
         }
-        if mta_core::names::Domain::parse(&config.smtp.hostname).is_err()
-            && config.smtp.hostname != "localhost"
-        {
+        let name = &config.smtp.hostname;
+        let label_ok = |l: &str| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        };
+        if name.len() > 253 || !name.split('.').all(label_ok) {
             bail!(
                 "{}: [smtp] hostname {:?} is not a host name",
                 path.display(),
