@@ -1,7 +1,9 @@
-//! Helpers for the end-to-end tests: find the real `mailroom` binary, run it, and build
-//! Maildirs to run it on.
+//! Helpers for the end-to-end tests: find the real `mailroom` binary, run it, and talk
+//! to it.
 //!
 //! # Layout
 //! - [`binary`]: locating and running `mailroom`
+//! - [`server`]: `mailroom serve` on free loopback ports, and a line-by-line SMTP client
 
 pub mod binary;
+pub mod server;
