@@ -231,11 +231,16 @@ pub struct Smtp {
 impl Smtp {
     /// Connects and reads the greeting.
     pub fn connect(addr: SocketAddr) -> (Smtp, String) {
-        let stream = TcpStream::connect(addr).expect("connect");
-        stream.set_read_timeout(Some(Duration::from_secs(20))).expect("timeout");
+        Smtp::try_connect(addr).expect("connect")
+    }
+
+    /// Connects and reads the greeting; `None` if nobody listens.
+    pub fn try_connect(addr: SocketAddr) -> Option<(Smtp, String)> {
+        let stream = TcpStream::connect(addr).ok()?;
+        stream.set_read_timeout(Some(Duration::from_secs(20))).ok()?;
         let mut smtp = Smtp { stream: BufReader::new(stream), transcript: String::new() };
         let greeting = smtp.read_reply();
-        (smtp, greeting)
+        Some((smtp, greeting))
     }
 
     /// Connects without reading anything.

@@ -131,5 +131,8 @@ fn init_logging() {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
+        // A log that cannot be written (its disk is full) must not take sessions down:
+        // tracing-subscriber would report that with eprintln!, which panics then.
+        .log_internal_errors(false)
         .try_init();
 }
