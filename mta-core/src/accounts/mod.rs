@@ -86,6 +86,14 @@ pub enum Error {
         /// Allowed.
         max: u64,
     },
+    /// No quota, where the domain's plan caps every mailbox.
+    #[error("{domain} allows no unlimited mailboxes: give a quota of at most {max} bytes")]
+    UnlimitedQuota {
+        /// The domain.
+        domain: Domain,
+        /// Allowed.
+        max: u64,
+    },
     /// A file of the directory does not parse.
     #[error("{}: {reason}", path.display())]
     Corrupt {
@@ -324,7 +332,11 @@ impl Directory {
         if self.aliases(&address.domain)?.contains_key(&address.local) {
             return Err(Error::Taken(address.clone(), "alias"));
         }
-        let quota = quota.unwrap_or(config.default_quota);
+        // No quota given: the domain's default, else its maximum (never "unlimited" in a
+        // domain whose plan caps mailboxes).
+        let fallback =
+            if config.default_quota > 0 { config.default_quota } else { config.max_quota };
+        let quota = quota.unwrap_or(fallback);
         check_quota(&address.domain, &config, quota)?;
         let account = Account { password: password::hash(password)?, quota, disabled: Vec::new() };
 
@@ -501,7 +513,10 @@ impl Directory {
 }
 
 fn check_quota(domain: &Domain, config: &DomainConfig, quota: u64) -> Result<()> {
-    if config.max_quota > 0 && (quota == 0 || quota > config.max_quota) {
+    if config.max_quota > 0 && quota == 0 {
+        return Err(Error::UnlimitedQuota { domain: domain.clone(), max: config.max_quota });
+    }
+    if config.max_quota > 0 && quota > config.max_quota {
         return Err(Error::QuotaAboveMax { domain: domain.clone(), quota, max: config.max_quota });
     }
     Ok(())
