@@ -373,3 +373,105 @@ fn over_quota_is_refused_at_rcpt_when_known() {
         smtp.transcript
     );
 }
+
+#[test]
+fn commands_pipelined_behind_starttls_are_discarded() {
+    let (_dir, server) = start("");
+    // Python's ssl wraps the same socket after the raw, pipelined STARTTLS.
+    let script = format!(
+        r#"
+import socket, ssl
+s = socket.create_connection(("127.0.0.1", {port}))
+f = s.makefile("rb")
+def reply():
+    out = b""
+    while True:
+        line = f.readline()
+        out += line
+        if len(line) < 4 or line[3:4] != b"-":
+            return out.decode()
+print(reply().split()[0])
+s.sendall(b"EHLO x\r\n"); reply()
+s.sendall(b"STARTTLS\r\nMAIL FROM:<injected@evil.example>\r\nRCPT TO:<{demo}>\r\n")
+print(reply().split()[0])
+t = ssl._create_unverified_context().wrap_socket(s)
+g = t.makefile("rb")
+def treply():
+    out = b""
+    while True:
+        line = g.readline()
+        out += line
+        if len(line) < 4 or line[3:4] != b"-":
+            return out.decode()
+t.sendall(b"EHLO y\r\n"); print(treply().splitlines()[-1])
+t.sendall(b"MAIL FROM:<honest@far.example>\r\n"); print(treply().strip())
+t.sendall(b"DATA\r\n"); print(treply().strip())
+"#,
+        port = server.smtp.port(),
+        demo = DEMO
+    );
+    let out = Command::new("python3").arg("-c").arg(&script).output().expect("python3 runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[..2], ["220", "220"], "{text}");
+    assert!(lines[2].starts_with("250 ENHANCEDSTATUSCODES"), "EHLO over TLS: {text}");
+    // Had the injected MAIL been read over TLS, this would be "503 nested MAIL".
+    assert_eq!(lines[3], "250 2.1.0 sender OK", "{text}");
+    // And the injected RCPT did not count either.
+    assert!(lines[4].starts_with("503 5.5.1") || lines[4].starts_with("554 5.5.1"), "{text}");
+}
+
+#[test]
+fn too_many_hops_and_disabled_services_are_refused() {
+    let (_dir, server) = start("[smtp]\nmax_hops = 5\n");
+    let (mut smtp, _) = Smtp::connect(server.smtp);
+    smtp.cmd("EHLO x");
+    let looping =
+        format!("{}Subject: loop\r\n\r\nround and round", "Received: from a by b; x\r\n".repeat(6));
+    let reply = smtp.send_message("a@far.example", &[DEMO], &looping);
+    assert!(reply.starts_with("554 5.4.6 too many hops"), "{reply}");
+    let ok = format!("{}Subject: fine\r\n\r\nfive hops", "Received: from a by b; x\r\n".repeat(5));
+    assert!(smtp.send_message("a@far.example", &[DEMO], &ok).contains("queued"));
+
+    let out = server.admin(&["user", "service", DEMO, "smtp", "--disable"], "");
+    assert!(out.status.success());
+    let sub = server.submission.to_string();
+    let (ok, text) = swaks(&[
+        "--server",
+        &sub,
+        "--tls",
+        "--auth",
+        "PLAIN",
+        "--auth-user",
+        DEMO,
+        "--auth-password",
+        DEMO_PASSWORD,
+        "--from",
+        DEMO,
+        "--to",
+        DEMO,
+    ]);
+    assert!(!ok && text.contains("535 5.7.8 SMTP AUTH is disabled"), "{text}");
+}
+
+#[test]
+fn a_configured_certificate_is_used() {
+    // Make a pair with one server, then give it to another as [tls] cert and key.
+    let (dir, mut first) = start("");
+    first.kill9();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::copy(first.data.join("tls/cert.pem"), &cert).expect("copy cert");
+    std::fs::copy(first.data.join("tls/key.pem"), &key).expect("copy key");
+    let extra = format!("[tls]\ncert = {:?}\nkey = {:?}\n", cert, key);
+    let second = Server::start(&dir.path().join("second"), &extra);
+    assert!(
+        second.banner.contains(&format!("TLS certificate: {}", cert.display())),
+        "{}",
+        second.banner
+    );
+    assert!(!second.data.join("tls/cert.pem").exists(), "a self-signed pair was made anyway");
+    let mx = second.smtp.to_string();
+    let (ok, out) = swaks(&["--server", &mx, "--tls", "--from", "a@far.example", "--to", DEMO]);
+    assert!(ok && out.contains("250 2.0.0 queued"), "{out}");
+}

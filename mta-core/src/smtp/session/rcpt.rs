@@ -15,6 +15,9 @@ impl Session {
             return Action::Reply(Reply::new(452, "4.5.3", "too many recipients"));
         }
         let address = address.trim();
+        if address.is_empty() || address.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            return self.error(Reply::new(501, "5.1.3", "bad recipient address syntax"));
+        }
         let reply = match backend.check_recipient(address, self.authenticated.is_some()) {
             RcptCheck::Accept(destinations) => {
                 self.destinations += destinations.len();
