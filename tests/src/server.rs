@@ -167,17 +167,7 @@ impl Server {
 
     /// Runs a `mailroom` administration command on this data directory, with `stdin`.
     pub fn admin(&self, args: &[&str], stdin: &str) -> std::process::Output {
-        let mut child = Command::new(mailroom_path())
-            .arg("--data")
-            .arg(&self.data)
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("mailroom runs");
-        child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write stdin");
-        child.wait_with_output().expect("mailroom finishes")
+        crate::binary::run_in(&self.data, args, stdin)
     }
 
     /// Adds a user with a password (through the CLI, as an operator would).

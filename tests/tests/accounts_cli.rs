@@ -1,24 +1,7 @@
 //! `mailroom domain|user|alias|queue` as an operator's script drives them: the real
 //! binary, passwords on stdin, `--json` output parsed, and clear errors for bad input.
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
-
-use mailroom_tests::binary::mailroom_path;
-
-fn run(data: &std::path::Path, args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(mailroom_path())
-        .arg("--data")
-        .arg(data)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("mailroom runs");
-    child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("stdin");
-    child.wait_with_output().expect("mailroom ends")
-}
+use mailroom_tests::binary::run_in as run;
 
 fn ok(data: &std::path::Path, args: &[&str], stdin: &str) -> String {
     let out = run(data, args, stdin);

@@ -24,6 +24,11 @@ fn swaks(args: &[&str]) -> (bool, String) {
     (out.status.success(), text)
 }
 
+/// swaks' AUTH options for the demo account.
+fn demo_auth<'a>(mechanism: &'a str, password: &'a str) -> [&'a str; 6] {
+    ["--auth", mechanism, "--auth-user", DEMO, "--auth-password", password]
+}
+
 fn contents(server: &Server, address: &str) -> Vec<String> {
     server
         .inbox(address)
@@ -81,10 +86,9 @@ fn swaks_delivers_with_and_without_starttls_and_relays_only_after_auth() {
     assert!(!ok && out.contains("550 5.7.1"), "{out}");
 
     let sub = server.submission.to_string();
-    let auth = ["--auth", "PLAIN", "--auth-user", DEMO, "--auth-password", DEMO_PASSWORD];
     // AUTH before STARTTLS is not offered: swaks gives up.
     let mut args = vec!["--server", sub.as_str(), "--from", DEMO, "--to", "b@elsewhere.example"];
-    args.extend(auth);
+    args.extend(demo_auth("PLAIN", DEMO_PASSWORD));
     let (ok, out) = swaks(&args);
     assert!(!ok && out.contains("did not advertise"), "{out}");
     // With STARTTLS and the right password: relayed (queued for remote delivery).
@@ -92,41 +96,24 @@ fn swaks_delivers_with_and_without_starttls_and_relays_only_after_auth() {
     let (ok, out) = swaks(&args);
     assert!(ok && out.contains("235 2.7.0") && out.contains("250 2.0.0 queued"), "{out}");
     // A wrong password.
-    let (ok, out) = swaks(&[
-        "--server",
-        &sub,
-        "--tls",
-        "--auth",
-        "LOGIN",
-        "--auth-user",
-        DEMO,
-        "--auth-password",
-        "wrong-password",
-        "--from",
-        DEMO,
-        "--to",
-        DEMO,
-    ]);
+    let to_demo = ["--from", DEMO, "--to", DEMO];
+    let (ok, out) = swaks(
+        &[&["--server", &sub, "--tls"][..], &demo_auth("LOGIN", "wrong-password"), &to_demo]
+            .concat(),
+    );
     assert!(!ok && out.contains("535 5.7.8"), "{out}");
     // Implicit TLS on submissions, AUTH LOGIN.
     let subs = server.submissions.to_string();
-    let (ok, out) = swaks(&[
-        "--server",
-        &subs,
-        "--tls-on-connect",
-        "--auth",
-        "LOGIN",
-        "--auth-user",
-        DEMO,
-        "--auth-password",
-        DEMO_PASSWORD,
-        "--from",
-        DEMO,
-        "--to",
-        DEMO,
-        "--header",
-        "Subject: submissions",
-    ]);
+    let subject = ["--header", "Subject: submissions"];
+    let (ok, out) = swaks(
+        &[
+            &["--server", &subs, "--tls-on-connect"][..],
+            &demo_auth("LOGIN", DEMO_PASSWORD),
+            &to_demo,
+            &subject,
+        ]
+        .concat(),
+    );
     assert!(ok, "{out}");
     wait_for("the submitted message", Duration::from_secs(10), || server.inbox(DEMO).len() == 3);
     assert!(contents(&server, DEMO).join("\n").contains("with ESMTPSA id"));
@@ -382,27 +369,23 @@ fn commands_pipelined_behind_starttls_are_discarded() {
         r#"
 import socket, ssl
 s = socket.create_connection(("127.0.0.1", {port}))
-f = s.makefile("rb")
-def reply():
-    out = b""
-    while True:
-        line = f.readline()
-        out += line
-        if len(line) < 4 or line[3:4] != b"-":
-            return out.decode()
+def reader(sock):
+    f = sock.makefile("rb")
+    def reply():
+        out = b""
+        while True:
+            line = f.readline()
+            out += line
+            if len(line) < 4 or line[3:4] != b"-":
+                return out.decode()
+    return reply
+reply = reader(s)
 print(reply().split()[0])
 s.sendall(b"EHLO x\r\n"); reply()
 s.sendall(b"STARTTLS\r\nMAIL FROM:<injected@evil.example>\r\nRCPT TO:<{demo}>\r\n")
 print(reply().split()[0])
 t = ssl._create_unverified_context().wrap_socket(s)
-g = t.makefile("rb")
-def treply():
-    out = b""
-    while True:
-        line = g.readline()
-        out += line
-        if len(line) < 4 or line[3:4] != b"-":
-            return out.decode()
+treply = reader(t)
 t.sendall(b"EHLO y\r\n"); print(treply().splitlines()[-1])
 t.sendall(b"MAIL FROM:<honest@far.example>\r\n"); print(treply().strip())
 t.sendall(b"DATA\r\n"); print(treply().strip())
@@ -437,21 +420,10 @@ fn too_many_hops_and_disabled_services_are_refused() {
     let out = server.admin(&["user", "service", DEMO, "smtp", "--disable"], "");
     assert!(out.status.success());
     let sub = server.submission.to_string();
-    let (ok, text) = swaks(&[
-        "--server",
-        &sub,
-        "--tls",
-        "--auth",
-        "PLAIN",
-        "--auth-user",
-        DEMO,
-        "--auth-password",
-        DEMO_PASSWORD,
-        "--from",
-        DEMO,
-        "--to",
-        DEMO,
-    ]);
+    let to_demo = ["--from", DEMO, "--to", DEMO];
+    let (ok, text) = swaks(
+        &[&["--server", &sub, "--tls"][..], &demo_auth("PLAIN", DEMO_PASSWORD), &to_demo].concat(),
+    );
     assert!(!ok && text.contains("535 5.7.8 SMTP AUTH is disabled"), "{text}");
 }
 
