@@ -88,6 +88,19 @@ impl Domain {
     }
 }
 
+/// Whether `name` is a host name: dot-separated labels of letters, digits and inner
+/// hyphens, one label or more (`localhost`, `vm`, `mail.example.org`), 253 at most.
+pub fn is_host_name(name: &str) -> bool {
+    name.len() <= 253
+        && name.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+}
+
 /// The local part of a Mailroom mailbox or alias: lower case, 1–64 of `a-z 0-9 . _ -`,
 /// starting with a letter or digit, no `..`, not ending with a dot. `+` is reserved for
 /// sub-addressing.
@@ -158,6 +171,23 @@ pub struct RemoteAddress(String);
 impl RemoteAddress {
     /// Parses an address of another system; the domain is lower-cased.
     pub fn parse(input: &str) -> Result<RemoteAddress, NameError> {
+        let (local, domain) = Self::split(input)?;
+        let domain = Domain::parse(domain)?;
+        Ok(RemoteAddress(format!("{local}@{}", domain.as_str())))
+    }
+
+    /// Parses an envelope sender: like [`RemoteAddress::parse`], but a one-label host
+    /// (`root@localhost`, what cron and local tools send from) is accepted.
+    pub fn parse_sender(input: &str) -> Result<RemoteAddress, NameError> {
+        let (local, domain) = Self::split(input)?;
+        if !is_host_name(domain) {
+            return Err(NameError::new("address", input, "the part after @ is not a host name"));
+        }
+        Ok(RemoteAddress(format!("{local}@{}", domain.to_ascii_lowercase())))
+    }
+
+    /// The local part (checked) and the unchecked domain.
+    fn split(input: &str) -> Result<(&str, &str), NameError> {
         let err = |reason| Err(NameError::new("address", input, reason));
         let Some((local, domain)) = input.rsplit_once('@') else {
             return err("it has no @");
@@ -174,8 +204,7 @@ impl RemoteAddress {
         if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
             return err("dots must stand between other characters, one at a time");
         }
-        let domain = Domain::parse(domain)?;
-        Ok(RemoteAddress(format!("{local}@{}", domain.as_str())))
+        Ok((local, domain))
     }
 
     /// The address.

@@ -27,7 +27,7 @@ pub fn send(
     let sender = entry.envelope.sender.clone();
     let destinations = match directory.resolve(&sender) {
         Ok(Resolution::Found(list)) => list,
-        Ok(Resolution::NotLocal) => match RemoteAddress::parse(&sender) {
+        Ok(Resolution::NotLocal) => match RemoteAddress::parse_sender(&sender) {
             Ok(remote) => vec![crate::accounts::Destination::Remote(remote)],
             Err(_) => return Ok(None),
         },

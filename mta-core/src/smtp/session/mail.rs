@@ -33,7 +33,7 @@ impl Session {
         }
         let address = from.address.trim();
         if !address.is_empty()
-            && let Err(e) = RemoteAddress::parse(address)
+            && let Err(e) = RemoteAddress::parse_sender(address)
         {
             return self.error(Reply::new(
                 553,
