@@ -4,6 +4,8 @@
 //! # Layout
 //! - [`binary`]: locating and running `mailroom`
 //! - [`server`]: `mailroom serve` on free loopback ports, and a line-by-line SMTP client
+//! - [`web`]: an HTTPS client (curl with a cookie jar) for the webmail
 
 pub mod binary;
 pub mod server;
+pub mod web;

@@ -41,6 +41,10 @@ pub struct Server {
     pub submission: SocketAddr,
     /// Submissions (implicit TLS).
     pub submissions: SocketAddr,
+    /// The webmail (HTTPS).
+    pub https: SocketAddr,
+    /// Plain HTTP (redirects).
+    pub http: SocketAddr,
     /// What `serve` printed at start.
     pub banner: String,
 }
@@ -50,9 +54,11 @@ impl Server {
     pub fn start(data: &Path, extra: &str) -> Server {
         std::fs::create_dir_all(data).expect("data dir");
         let (smtp, submission, submissions) = (free_port(), free_port(), free_port());
+        let (https, http) = (free_port(), free_port());
         let config = format!(
             "[listen]\nsmtp = \"127.0.0.1:{smtp}\"\nsubmission = \"127.0.0.1:{submission}\"\n\
-             submissions = \"127.0.0.1:{submissions}\"\n{extra}\n"
+             submissions = \"127.0.0.1:{submissions}\"\nhttps = \"127.0.0.1:{https}\"\n\
+             http = \"127.0.0.1:{http}\"\n{extra}\n"
         );
         std::fs::write(data.join("mailroom.toml"), config).expect("config");
         let addr = |port| SocketAddr::from(([127, 0, 0, 1], port));
@@ -62,6 +68,8 @@ impl Server {
             smtp: addr(smtp),
             submission: addr(submission),
             submissions: addr(submissions),
+            https: addr(https),
+            http: addr(http),
             banner: String::new(),
         };
         server.spawn();

@@ -6,6 +6,8 @@
 //! smtp = "127.0.0.1:2525"   # inbound MX: local recipients only, no AUTH
 //! submission = "127.0.0.1:2587"
 //! submissions = "127.0.0.1:2465"
+//! https = "127.0.0.1:8443"  # the webmail
+//! http = "127.0.0.1:8080"   # only redirects to https
 //!
 //! [tls]                     # both, or neither (then tls/ holds a self-signed pair)
 //! cert = "/etc/ssl/mail.pem"
@@ -14,6 +16,9 @@
 //! [smtp]                    # see mta_core::smtp::SmtpConfig
 //! hostname = "mail.example.org"
 //! max_message_size = 52428800
+//!
+//! [web]
+//! idle_timeout_secs = 1800  # 300 on a "public computer"
 //!
 //! [demo]
 //! enabled = true            # create the demo domain and account on first run
@@ -36,6 +41,8 @@ pub struct Config {
     pub tls: Tls,
     /// SMTP bounds and names.
     pub smtp: SmtpConfig,
+    /// Web sessions.
+    pub web: Web,
     /// The public demo account.
     pub demo: Demo,
 }
@@ -50,6 +57,10 @@ pub struct Listen {
     pub submission: String,
     /// Submission over implicit TLS (465 in production).
     pub submissions: String,
+    /// The webmail (443 in production).
+    pub https: String,
+    /// Plain HTTP, answering only with a redirect to HTTPS (80 in production).
+    pub http: String,
 }
 
 impl Default for Listen {
@@ -58,6 +69,8 @@ impl Default for Listen {
             smtp: "127.0.0.1:2525".into(),
             submission: "127.0.0.1:2587".into(),
             submissions: "127.0.0.1:2465".into(),
+            https: "127.0.0.1:8443".into(),
+            http: "127.0.0.1:8080".into(),
         }
     }
 }
@@ -70,6 +83,41 @@ pub fn listen_address(key: &str, value: &str) -> anyhow::Result<Option<SocketAdd
     value.parse().map(Some).with_context(|| {
         format!("[listen] {key} = {value:?} is neither an address like 127.0.0.1:25 nor \"off\"")
     })
+}
+
+/// `[web]`: session timeouts.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Web {
+    /// Idle seconds before a session ends.
+    pub idle_timeout_secs: u64,
+    /// Idle seconds before a session from a "public computer" ends.
+    pub public_idle_timeout_secs: u64,
+    /// Longest session, in seconds.
+    pub absolute_timeout_secs: u64,
+}
+
+impl Default for Web {
+    fn default() -> Self {
+        let t = crate::http::session::Timeouts::default();
+        Web {
+            idle_timeout_secs: t.idle.as_secs(),
+            public_idle_timeout_secs: t.public_idle.as_secs(),
+            absolute_timeout_secs: t.absolute.as_secs(),
+        }
+    }
+}
+
+impl Web {
+    /// As the session store wants them.
+    pub fn timeouts(&self) -> crate::http::session::Timeouts {
+        use std::time::Duration;
+        crate::http::session::Timeouts {
+            idle: Duration::from_secs(self.idle_timeout_secs),
+            public_idle: Duration::from_secs(self.public_idle_timeout_secs),
+            absolute: Duration::from_secs(self.absolute_timeout_secs),
+        }
+    }
 }
 
 /// `[tls]`.
@@ -117,15 +165,7 @@ impl Config {
         if config.tls.cert.is_some() != config.tls.key.is_some() {
             bail!("{}: [tls] needs both cert and key, or neither", path.display());
         }
-        let name = &config.smtp.hostname;
-        let label_ok = |l: &str| {
-            !l.is_empty()
-                && l.len() <= 63
-                && !l.starts_with('-')
-                && !l.ends_with('-')
-                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        };
-        if name.len() > 253 || !name.split('.').all(label_ok) {
+        if !mta_core::names::is_host_name(&config.smtp.hostname) {
             bail!(
                 "{}: [smtp] hostname {:?} is not a host name",
                 path.display(),

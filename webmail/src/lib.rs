@@ -7,10 +7,17 @@
 //! | [`cli`]      | the command line: arguments and dispatch to a command |
 //! | [`commands`] | one module per command (`mailroom serve`, `index`, `domain`, …) |
 //! | [`config`]   | `mailroom.toml`: every key and its default |
+//! | [`http`]     | the HTTPS server: listeners, security headers, sessions, errors |
+//! | [`routes`]   | the routes, one module per area (auth, folder, …) |
+//! | [`views`]    | the pages as maud functions: a layout, one module per page |
+//! | [`indexes`]  | header indexes kept in memory between requests |
 //!
-//! The HTTPS webmail (actix-web, maud) arrives with the webmail reading issue; it reads
-//! Maildirs directly through the `maildir` crate.
+//! The webmail reads Maildirs directly through the `maildir` crate and its header index.
 
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod http;
+pub mod indexes;
+pub mod routes;
+pub mod views;

@@ -1,5 +1,5 @@
-//! `mailroom serve` (and `mailroom` with no command): runs the SMTP listeners and the
-//! queue over the data directory until SIGTERM or SIGINT.
+//! `mailroom serve` (and `mailroom` with no command): runs the SMTP listeners, the
+//! queue and the webmail over the data directory until SIGTERM or SIGINT.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -46,11 +46,18 @@ pub fn run(data: &Path) -> anyhow::Result<()> {
         let (stop, shutdown) = watch::channel(false);
         let (scheduler, scheduler_task) =
             scheduler::spawn(queue.clone(), Arc::clone(&directory), config.smtp.hostname.clone(), shutdown.clone());
+        let sessions = crate::http::session::SessionStore::new(data.root().join("sessions"), config.web.timeouts())?;
+        let web_state = Arc::new(crate::http::AppState {
+            directory: Arc::clone(&directory),
+            sessions,
+            limiter: Default::default(),
+            indexes: Default::default(),
+        });
         let shared = Arc::new(Shared {
             directory,
             queue,
             scheduler,
-            tls: Some(tokio_rustls::TlsAcceptor::from(tls)),
+            tls: Some(tokio_rustls::TlsAcceptor::from(Arc::clone(&tls))),
             config: config.smtp.clone(),
         });
         let mut listeners = Vec::new();
@@ -69,6 +76,17 @@ pub fn run(data: &Path) -> anyhow::Result<()> {
             lines.push(format!("  {key:<12} smtp://{bound}  ({what})"));
             listeners.push(tokio::spawn(server::serve(listener, port, Arc::clone(&shared), shutdown.clone())));
         }
+        let https = config::listen_address("https", &config.listen.https)?;
+        let http = config::listen_address("http", &config.listen.http)?;
+        let web = crate::http::start(web_state, https, http, &tls).context("[listen] https/http")?;
+        match web.https {
+            Some(a) => lines.push(format!("  {:<12} https://{a}/  (webmail)", "https")),
+            None => lines.push(format!("  {:<12} off", "https")),
+        }
+        match web.http {
+            Some(a) => lines.push(format!("  {:<12} http://{a}/  (redirects to https)", "http")),
+            None => lines.push(format!("  {:<12} off", "http")),
+        }
         lines.push(match &source {
             mta_core::tls::Source::Configured(p) => format!("TLS certificate: {}", p.display()),
             mta_core::tls::Source::Generated(p) => format!("TLS certificate: {} (self-signed, made now)", p.display()),
@@ -85,6 +103,7 @@ pub fn run(data: &Path) -> anyhow::Result<()> {
         tracing::info!("shutting down: no new connections; sessions finish their message");
         let _ = stop.send(true);
         let drained = async {
+            web.stop().await;
             for listener in listeners {
                 let _ = listener.await;
             }

@@ -1,0 +1,12 @@
+//! The routes, grouped by area; each area's `config` registers its own.
+
+pub mod assets;
+pub mod auth;
+pub mod folder;
+
+use actix_web::web::ServiceConfig;
+
+/// Every route of the HTTPS app.
+pub fn config(cfg: &mut ServiceConfig) {
+    cfg.configure(assets::config).configure(auth::config).configure(folder::config);
+}

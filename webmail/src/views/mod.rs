@@ -1,0 +1,27 @@
+//! The pages, as maud functions: [`layout`] wraps every page; one module per page.
+//!
+//! Everything is escaped by maud; a `PreEscaped` carries a `// XSS-safety:` comment.
+
+pub mod error;
+pub mod folder;
+pub mod folders;
+pub mod layout;
+pub mod login;
+
+/// `2026-12-04 05:06` (UTC) from Unix seconds; `—` for none.
+pub fn date(ts: i64) -> String {
+    if ts <= 0 {
+        return "—".to_string();
+    }
+    let d = mail_parser::DateTime::from_timestamp(ts);
+    format!("{:04}-{:02}-{:02} {:02}:{:02}", d.year, d.month, d.day, d.hour, d.minute)
+}
+
+/// `12 KB` style sizes for the message list.
+pub fn size(bytes: u64) -> String {
+    match bytes {
+        0..1024 => format!("{bytes} B"),
+        1024..1_048_576 => format!("{} KB", bytes.div_ceil(1024)),
+        _ => format!("{:.1} MB", bytes as f64 / 1_048_576.0),
+    }
+}
