@@ -11,8 +11,10 @@ pub struct Response {
     pub status: u16,
     /// Header lines as sent (`name: value`), names lower-cased.
     pub headers: Vec<(String, String)>,
-    /// The body, decompressed.
+    /// The body, decompressed, as text (lossy).
     pub body: String,
+    /// The body, decompressed, as bytes.
+    pub bytes: Vec<u8>,
     /// Bytes on the wire for the body (compressed when the server compressed it).
     pub wire_bytes: u64,
 }
@@ -73,10 +75,12 @@ impl Curl {
             .filter_map(|l| l.split_once(':'))
             .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
             .collect();
+        let bytes = std::fs::read(&body).unwrap_or_default();
         Response {
             status,
             headers,
-            body: std::fs::read_to_string(&body).unwrap_or_default(),
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+            bytes,
             wire_bytes: String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or(0),
         }
     }

@@ -11,6 +11,7 @@
 //! | [`routes`]   | the routes, one module per area (auth, folder, …) |
 //! | [`views`]    | the pages as maud functions: a layout, one module per page |
 //! | [`indexes`]  | header indexes kept in memory between requests |
+//! | [`reading`]  | a message's parts, its text made readable, its HTML made safe |
 //!
 //! The webmail reads Maildirs directly through the `maildir` crate and its header index.
 
@@ -19,5 +20,6 @@ pub mod commands;
 pub mod config;
 pub mod http;
 pub mod indexes;
+pub mod reading;
 pub mod routes;
 pub mod views;

@@ -24,7 +24,8 @@ pub fn folder_href(name: &FolderName) -> String {
     format!("/folder?{}", encode(&[("f", &name.to_string())]))
 }
 
-fn encode(pairs: &[(&str, &str)]) -> String {
+/// An urlencoded query string.
+pub fn encode(pairs: &[(&str, &str)]) -> String {
     serde_urlencoded::to_string(pairs).unwrap_or_default()
 }
 

@@ -3,10 +3,14 @@
 pub mod assets;
 pub mod auth;
 pub mod folder;
+pub mod message;
 
 use actix_web::web::ServiceConfig;
 
 /// Every route of the HTTPS app.
 pub fn config(cfg: &mut ServiceConfig) {
-    cfg.configure(assets::config).configure(auth::config).configure(folder::config);
+    cfg.configure(assets::config)
+        .configure(auth::config)
+        .configure(folder::config)
+        .configure(message::config);
 }

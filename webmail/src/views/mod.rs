@@ -7,6 +7,7 @@ pub mod folder;
 pub mod folders;
 pub mod layout;
 pub mod login;
+pub mod message;
 
 /// `2026-12-04 05:06` (UTC) from Unix seconds; `—` for none.
 pub fn date(ts: i64) -> String {
