@@ -12,12 +12,14 @@
 //! - [`records`]: `domain.toml` and `account.toml`
 //! - [`aliases`]: the `aliases` file
 //! - [`password`]: argon2id hashing
+//! - [`prefs`]: `prefs.toml`, what each user sets for themselves
 //! - [`cache`]: parsed files re-read on change
 //! - [`resolve`]: recipient addresses to mailboxes and remote addresses
 
 pub mod aliases;
 pub mod cache;
 pub mod password;
+pub mod prefs;
 pub mod records;
 pub mod resolve;
 
@@ -27,6 +29,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use aliases::{Aliases, Target};
+pub use prefs::{Prefs, PrefsError, SortField};
 pub use records::{Account, DomainConfig, Service};
 pub use resolve::{Destination, Resolution};
 
@@ -41,6 +44,8 @@ pub const DOMAIN_FILE: &str = "domain.toml";
 pub const ALIASES_FILE: &str = "aliases";
 /// `domains/<d>/users/<u>/account.toml`.
 pub const ACCOUNT_FILE: &str = "account.toml";
+/// `domains/<d>/users/<u>/prefs.toml`.
+pub const PREFS_FILE: &str = "prefs.toml";
 
 /// What can go wrong; every message is meant for the person at the keyboard.
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +56,9 @@ pub enum Error {
     /// A new password was refused.
     #[error(transparent)]
     Password(#[from] PasswordError),
+    /// A preference value was refused.
+    #[error(transparent)]
+    Prefs(#[from] PrefsError),
     /// The domain is not served here.
     #[error("domain {0} does not exist")]
     NoSuchDomain(Domain),
@@ -156,6 +164,7 @@ pub struct Directory {
     domains: FileCache<DomainConfig>,
     accounts: FileCache<Account>,
     aliases: FileCache<Aliases>,
+    prefs: FileCache<Prefs>,
 }
 
 impl Directory {
@@ -166,6 +175,7 @@ impl Directory {
             domains: FileCache::default(),
             accounts: FileCache::default(),
             aliases: FileCache::default(),
+            prefs: FileCache::default(),
         }
     }
 
@@ -305,6 +315,20 @@ impl Directory {
 
     fn require_account(&self, address: &Address) -> Result<Arc<Account>> {
         self.account(address)?.ok_or_else(|| Error::NoSuchUser(address.clone()))
+    }
+
+    /// A user's preferences (the defaults when they never saved any).
+    pub fn prefs(&self, address: &Address) -> Result<Arc<Prefs>> {
+        self.require_account(address)?;
+        let path = self.data.user(&address.domain, &address.local).join(PREFS_FILE);
+        Ok(read_toml(&self.prefs, &path)?.unwrap_or_default())
+    }
+
+    /// Saves a user's preferences (checked first; written atomically, whole).
+    pub fn set_prefs(&self, address: &Address, prefs: &Prefs) -> Result<()> {
+        prefs.check()?;
+        self.require_account(address)?;
+        write_toml(&self.data.user(&address.domain, &address.local).join(PREFS_FILE), prefs)
     }
 
     /// The user's Maildir.

@@ -59,6 +59,17 @@ impl From<mta_core::maildir::Error> for Error {
     }
 }
 
+impl From<mta_core::accounts::Error> for Error {
+    fn from(e: mta_core::accounts::Error) -> Error {
+        match e {
+            mta_core::accounts::Error::Prefs(_) | mta_core::accounts::Error::Name(_) => {
+                Error::BadRequest(e.to_string())
+            }
+            other => Error::internal(other),
+        }
+    }
+}
+
 impl ResponseError for Error {
     fn status_code(&self) -> StatusCode {
         match self {

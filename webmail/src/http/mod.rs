@@ -82,7 +82,17 @@ pub fn start(
                 .app_data(data.clone())
                 .wrap(Compress::default())
                 .wrap(security_headers())
+                // Malformed query strings and forms get the same page as every error.
+                .app_data(web::QueryConfig::default().error_handler(|e, _| {
+                    Error::BadRequest(format!("this link is malformed: {e}")).into()
+                }))
+                .app_data(web::FormConfig::default().limit(64 * 1024).error_handler(|e, _| {
+                    Error::BadRequest(format!("this form could not be read: {e}")).into()
+                }))
                 .configure(routes::config)
+                .default_service(web::to(|| async {
+                    Err::<HttpResponse, _>(Error::NotFound("there is no such page".into()))
+                }))
         })
         .workers(2)
         .shutdown_timeout(10)

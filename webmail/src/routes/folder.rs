@@ -1,5 +1,6 @@
 //! The folder list and a folder's message list.
 
+use actix_web::Either;
 use actix_web::web::{self, Data, Query, ServiceConfig};
 use maud::Markup;
 use mta_core::maildir::index::{Query as IndexQuery, Search, SearchField, SortKey};
@@ -11,12 +12,11 @@ use crate::views::folder::{self, FolderPage, Link, Row};
 use crate::views::folders::{self, FolderRow};
 use crate::views::layout::Viewer;
 
-/// Messages per page (until preferences arrive: 10–250, default 50).
-pub const PAGE_SIZE: usize = 50;
-
 /// Registers the routes.
 pub fn config(cfg: &mut ServiceConfig) {
-    cfg.route("/", web::get().to(folder_list)).route("/folder", web::get().to(folder_page));
+    cfg.route("/", web::get().to(folder_list))
+        .route("/folder", web::get().to(folder_page))
+        .route("/folder/action", web::post().to(bulk_action));
 }
 
 /// `/folder?f=…` for a folder name.
@@ -66,6 +66,7 @@ struct FolderParams {
     dir: Option<String>,
     q: Option<String>,
     field: Option<String>,
+    select: Option<String>,
 }
 
 struct Links<'a> {
@@ -95,13 +96,18 @@ async fn folder_page(
     state: Data<AppState>,
     user: User,
     params: Query<FolderParams>,
-) -> Result<Markup, Error> {
+) -> Result<Either<Markup, actix_web::HttpResponse>, Error> {
     let params = params.into_inner();
     let name = match params.f.as_deref() {
         None | Some("") => FolderName::inbox(),
         Some(name) => FolderName::parse(name).map_err(|e| Error::BadRequest(e.to_string()))?,
     };
-    let (sort_name, sort) = match params.sort.as_deref().unwrap_or("date") {
+    let prefs = {
+        let (directory, address) = (state.directory.clone(), user.session.user.clone());
+        web::block(move || directory.prefs(&address)).await.map_err(Error::internal)??
+    };
+    let page_size = prefs.page_size();
+    let (sort_name, sort) = match params.sort.as_deref().unwrap_or(prefs.sort.as_str()) {
         "date" => ("date", SortKey::Date),
         "from" => ("from", SortKey::From),
         "to" => ("to", SortKey::To),
@@ -114,6 +120,7 @@ async fn folder_page(
         }
     };
     let descending = match params.dir.as_deref() {
+        None if params.sort.is_none() => prefs.descending(),
         None => matches!(sort, SortKey::Date | SortKey::Size),
         Some("desc") => true,
         Some("asc") => false,
@@ -134,6 +141,10 @@ async fn folder_page(
 
     let maildir = mailbox(&state, &user)?;
     let folder = maildir.folder(&name)?;
+    let is_trash = folder.is_trash();
+    let folders: Vec<String> =
+        maildir.folders()?.into_iter().filter(|n| *n != name).map(|n| n.to_string()).collect();
+    let all_selected = params.select.as_deref() == Some("all");
     let show_to = matches!(name.to_string().as_str(), "Sent" | "Drafts");
     let folder_param = name.to_string();
     let state2 = state.clone();
@@ -145,14 +156,15 @@ async fn folder_page(
                 descending,
                 search,
                 unread_only: false,
-                offset: (page - 1) * PAGE_SIZE,
-                limit: PAGE_SIZE,
+                offset: (page - 1) * page_size,
+                limit: page_size,
             };
             let result = index.query(&query);
             let rows: Vec<Row> = result
                 .records
                 .iter()
                 .map(|r| Row {
+                    unique: r.unique().to_string(),
                     href: format!(
                         "/message?{}",
                         encode(&[("f", &folder_param), ("m", r.unique())])
@@ -172,11 +184,21 @@ async fn folder_page(
     })
     .await
     .map_err(Error::internal)??;
-    let pages = total.div_ceil(PAGE_SIZE).max(1);
-    if page > pages {
-        return Err(Error::NotFound(format!("page {page} does not exist; this view has {pages}")));
-    }
+    let pages = total.div_ceil(page_size).max(1);
     let display = name.to_string();
+    let links = Links { folder: &display, query: &query_text, field: field_name };
+    if page > pages {
+        // The folder shrank under an old link (a bulk move from the last page, another
+        // session's deletes): its last page now.
+        let last = links.link(pages, sort_name, descending);
+        return Ok(Either::Right(
+            actix_web::HttpResponse::SeeOther()
+                .insert_header((actix_web::http::header::LOCATION, last))
+                .finish(),
+        ));
+    }
+    let here = links.link(page, sort_name, descending);
+    let select_link = if all_selected { here.clone() } else { format!("{here}&select=all") };
     let view = FolderPage {
         name: &display,
         rows,
@@ -190,9 +212,108 @@ async fn folder_page(
         field: field_name,
         folder_param: &display,
         show_to,
+        all_selected,
+        select_link,
+        here,
+        folders,
+        is_trash,
     };
     let csrf = user.csrf();
     let viewer = Viewer { user: &user.session.user.to_string(), csrf: &csrf };
-    let links = Links { folder: &display, query: &query_text, field: field_name };
-    Ok(folder::page(viewer, &view, &links))
+    Ok(Either::Left(folder::page(viewer, &view, &links)))
+}
+
+/// Most messages one bulk action may name.
+const MAX_BULK: usize = 1000;
+
+/// POST /folder/action: mark, flag, move or delete the ticked messages; empty Trash.
+async fn bulk_action(
+    state: Data<AppState>,
+    user: User,
+    body: web::Bytes,
+) -> Result<actix_web::HttpResponse, Error> {
+    let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&body)
+        .map_err(|e| Error::BadRequest(format!("a malformed form: {e}")))?;
+    let get = |key: &str| fields.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+    user.check_csrf(get("csrf").unwrap_or_default())?;
+    let name = match get("f") {
+        None | Some("") => FolderName::inbox(),
+        Some(f) => FolderName::parse(f).map_err(|e| Error::BadRequest(e.to_string()))?,
+    };
+    let action = get("action").unwrap_or_default().to_string();
+    let to = get("to").map(str::to_string);
+    let ids: Vec<String> = fields
+        .iter()
+        .filter(|(k, _)| k == "m")
+        .map(|(_, v)| v.clone())
+        .take(MAX_BULK + 1)
+        .collect();
+    if ids.len() > MAX_BULK {
+        return Err(Error::BadRequest(format!("at most {MAX_BULK} messages at once")));
+    }
+    if ids.is_empty() && action != "empty" {
+        return Err(Error::BadRequest("no message was selected; tick the ones to act on".into()));
+    }
+    // Back to the page the form was on (its sort, search and page), when it is one.
+    let back = match get("back") {
+        Some(back) if back.starts_with("/folder?") && !back.contains(['\r', '\n']) => {
+            back.to_string()
+        }
+        _ => folder_href(&name),
+    };
+    let maildir = mailbox(&state, &user)?;
+    web::block(move || -> Result<(), Error> {
+        let folder = maildir.folder(&name)?;
+        let dest = match action.as_str() {
+            "move" => {
+                let to = to.ok_or_else(|| Error::BadRequest("move to which folder?".into()))?;
+                Some(maildir.folder(
+                    &FolderName::parse(&to).map_err(|e| Error::BadRequest(e.to_string()))?,
+                )?)
+            }
+            "delete" if !folder.is_trash() => Some(maildir.folder(&FolderName::parse("Trash")?)?),
+            _ => None,
+        };
+        let files = if action == "empty" {
+            if !folder.is_trash() {
+                return Err(Error::BadRequest("only Trash can be emptied".into()));
+            }
+            folder.list()?.files
+        } else {
+            let mut files = Vec::new();
+            for id in &ids {
+                if mta_core::maildir::name::check_file_name(id).is_err() || id.contains(':') {
+                    return Err(Error::BadRequest(format!("{id:?} is not a message id")));
+                }
+                // Gone already (another session acted first): nothing to do for it.
+                if let Some(file) = folder.locate(id)? {
+                    files.push(file);
+                }
+            }
+            files
+        };
+        let mut changes = folder.changes();
+        for file in &files {
+            let done = match (action.as_str(), &dest) {
+                ("read", _) => changes.set_flags(file, Flags::SEEN, Flags::NONE).map(drop),
+                ("unread", _) => changes.set_flags(file, Flags::NONE, Flags::SEEN).map(drop),
+                ("flag", _) => changes.set_flags(file, Flags::FLAGGED, Flags::NONE).map(drop),
+                ("unflag", _) => changes.set_flags(file, Flags::NONE, Flags::FLAGGED).map(drop),
+                ("move" | "delete", Some(dest)) => changes.move_to(file, dest).map(drop),
+                ("delete" | "empty", None) => changes.delete(file),
+                (other, _) => return Err(Error::BadRequest(format!("unknown action {other:?}"))),
+            };
+            match done {
+                Ok(()) | Err(mta_core::maildir::Error::MessageGone(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        changes.commit()?;
+        Ok(())
+    })
+    .await
+    .map_err(Error::internal)??;
+    Ok(actix_web::HttpResponse::SeeOther()
+        .insert_header((actix_web::http::header::LOCATION, back))
+        .finish())
 }

@@ -4,6 +4,7 @@ pub mod assets;
 pub mod auth;
 pub mod folder;
 pub mod message;
+pub mod settings;
 
 use actix_web::web::ServiceConfig;
 
@@ -12,5 +13,6 @@ pub fn config(cfg: &mut ServiceConfig) {
     cfg.configure(assets::config)
         .configure(auth::config)
         .configure(folder::config)
-        .configure(message::config);
+        .configure(message::config)
+        .configure(settings::config);
 }

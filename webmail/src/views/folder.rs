@@ -9,6 +9,8 @@ use super::{date, size};
 /// One message of the list.
 #[derive(Debug, Clone)]
 pub struct Row {
+    /// Its unique name (the value of its checkbox).
+    pub unique: String,
     /// The link to the message.
     pub href: String,
     /// Date (Unix seconds).
@@ -62,10 +64,22 @@ pub struct FolderPage<'a> {
     pub folder_param: &'a str,
     /// "To" instead of "From" (Sent, Drafts).
     pub show_to: bool,
+    /// Every checkbox ticked ("select all", without JavaScript).
+    pub all_selected: bool,
+    /// The link that ticks them all (or none, when all are).
+    pub select_link: String,
+    /// This very view (page, sort, search), where an action comes back to.
+    pub here: String,
+    /// Other folders, for "move to".
+    pub folders: Vec<String>,
+    /// This is the Trash (it can be emptied).
+    pub is_trash: bool,
 }
 
 /// The page. `link` builds URLs for paging and sorting.
 pub fn page(viewer: Viewer<'_>, p: &FolderPage<'_>, link: &dyn Link) -> Markup {
+    // The bulk form stands on its own; the table's checkboxes join it with form="bulk",
+    // so no form is nested in another.
     let sort_link = |key: &str| {
         // A click on the current key flips the direction; a new key starts descending
         // for dates and sizes, ascending for text.
@@ -101,9 +115,33 @@ pub fn page(viewer: Viewer<'_>, p: &FolderPage<'_>, link: &dyn Link) -> Markup {
             }
             @if p.rows.is_empty() {
                 p.empty { @if p.query.is_empty() { "This folder is empty." } @else { "No message matches." } }
+                @if p.is_trash && p.total > 0 {
+                    form.bulk method="post" action="/folder/action" {
+                        input type="hidden" name="csrf" value=(viewer.csrf);
+                        input type="hidden" name="f" value=(p.folder_param);
+                        button name="action" value="empty" { "Empty Trash" }
+                    }
+                }
             } @else {
+                form #bulk .bulk method="post" action="/folder/action" {
+                    input type="hidden" name="csrf" value=(viewer.csrf);
+                    input type="hidden" name="f" value=(p.folder_param);
+                    input type="hidden" name="back" value=(p.here);
+                    a href=(p.select_link) { @if p.all_selected { "Select none" } @else { "Select all" } }
+                    button name="action" value="read" { "Mark read" }
+                    button name="action" value="unread" { "Mark unread" }
+                    button name="action" value="flag" { "Flag" }
+                    button name="action" value="unflag" { "Unflag" }
+                    button name="action" value="delete" { @if p.is_trash { "Delete for good" } @else { "Delete" } }
+                    select name="to" aria-label="Move to folder" {
+                        @for f in &p.folders { option value=(f) { (f) } }
+                    }
+                    button name="action" value="move" { "Move" }
+                    @if p.is_trash { button name="action" value="empty" { "Empty Trash" } }
+                }
                 table.messages {
                     thead { tr {
+                        th.pick { span.visually-hidden { "Select" } }
                         th.flags { span.visually-hidden { "Marks" } }
                         th { a href=(sort_link(party_key)) { (party) (arrow(party_key)) } }
                         th { a href=(sort_link("subject")) { "Subject" (arrow("subject")) } }
@@ -113,6 +151,7 @@ pub fn page(viewer: Viewer<'_>, p: &FolderPage<'_>, link: &dyn Link) -> Markup {
                     tbody {
                         @for r in &p.rows {
                             tr.unread[r.unread] {
+                                td.pick { input type="checkbox" name="m" value=(r.unique) form="bulk" checked[p.all_selected] aria-label="Select"; }
                                 td.flags {
                                     @if r.unread { span.mark title="unread" { "●" } }
                                     @if r.flagged { span.mark title="flagged" { "★" } }

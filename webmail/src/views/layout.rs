@@ -27,6 +27,7 @@ pub fn page(title: &str, viewer: Option<Viewer<'_>>, body: Markup) -> Markup {
                     a.brand href="/" { "Mailroom" }
                     @if let Some(v) = viewer {
                         span.user { (v.user) }
+                        a href="/settings" { "Settings" }
                         form.logout method="post" action="/logout" {
                             input type="hidden" name="csrf" value=(v.csrf);
                             button type="submit" { "Log out" }

@@ -8,6 +8,7 @@ pub mod folders;
 pub mod layout;
 pub mod login;
 pub mod message;
+pub mod settings;
 
 /// `2026-12-04 05:06` (UTC) from Unix seconds; `—` for none.
 pub fn date(ts: i64) -> String {
