@@ -134,6 +134,7 @@ pub fn page(viewer: Viewer<'_>, p: &FolderPage<'_>, link: &dyn Link) -> Markup {
                     button name="action" value="unflag" { "Unflag" }
                     button name="action" value="delete" { @if p.is_trash { "Delete for good" } @else { "Delete" } }
                     select name="to" aria-label="Move to folder" {
+                        option value="" { "Move to…" }
                         @for f in &p.folders { option value=(f) { (f) } }
                     }
                     button name="action" value="move" { "Move" }
@@ -156,7 +157,7 @@ pub fn page(viewer: Viewer<'_>, p: &FolderPage<'_>, link: &dyn Link) -> Markup {
                                     @if r.unread { span.mark title="unread" { "●" } }
                                     @if r.flagged { span.mark title="flagged" { "★" } }
                                     @if r.answered { span.mark title="answered" { "↩" } }
-                                    @if r.attachment { span.mark title="has attachments" { "📎" } }
+                                    @if r.attachment { img.mark src="/static/attachment.svg" alt="📎" title="has attachments" width="14" height="14"; }
                                 }
                                 td.party { (r.party) }
                                 td.subject { a href=(r.href) { @if r.subject.is_empty() { "(no subject)" } @else { (r.subject) } } }

@@ -94,6 +94,7 @@ pub fn page(viewer: Viewer<'_>, p: &MessagePage<'_>) -> Markup {
                 button name="action" value="flag" { "Flag" }
                 button name="action" value="delete" { "Delete" }
                 select name="to" aria-label="Move to folder" {
+                    option value="" { "Move to…" }
                     @for f in &p.folders { option value=(f) { (f) } }
                 }
                 button name="action" value="move" { "Move" }

@@ -1,0 +1,219 @@
+//! The webmail in a real headless Chromium, as a new user meets it: log in, the folder
+//! list, a folder page (paging, sorting, searching, select all, bulk move), a message
+//! with an attachment downloaded byte for byte, a phone-width screen, logging out, and
+//! a session that expired. A screenshot of every page is kept in
+//! `target/test-artifacts/<test>/`. Every request the browser makes goes through a
+//! proxy: none may leave for another origin.
+
+use std::time::Duration;
+
+use mailroom_tests::browser::{Browser, Event};
+use mailroom_tests::server::{Server, Smtp, wait_for};
+
+const DEMO: &str = "demo@demo.example";
+const PASSWORD: &str = "mailroom-demo";
+
+fn deliver(server: &Server, messages: &[String]) {
+    let before = server.inbox(DEMO).len();
+    let (mut smtp, _) = Smtp::connect(server.smtp);
+    smtp.cmd("EHLO sender.example");
+    for message in messages {
+        assert!(smtp.send_message("s@far.example", &[DEMO], message).contains("queued"));
+    }
+    wait_for("the deliveries", Duration::from_secs(30), || {
+        server.inbox(DEMO).len() == before + messages.len()
+    });
+}
+
+fn plain(n: usize) -> String {
+    format!(
+        "From: Sender {n:02} <s{n}@far{}.example>\r\nTo: {DEMO}\r\nSubject: Note {n:02} about {}\r\n\
+         Date: Thu, 3 Dec 2026 {:02}:{:02}:00 +0000\r\nMessage-ID: <n{n}@far.example>\r\n\r\nBody of note {n}.\r\n",
+        n % 7,
+        ["apples", "boats", "clocks", "doors", "eagles"][n % 5],
+        n / 60,
+        n % 60
+    )
+}
+
+/// An attachment of every byte value, base64 in 76-character lines.
+fn attachment_message(bytes: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut b64 = String::new();
+    for (n, chunk) in bytes.chunks(3).enumerate() {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let v = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            b64.push(if i <= chunk.len() {
+                T[(v >> (18 - 6 * i) & 63) as usize] as char
+            } else {
+                '='
+            });
+        }
+        if n % 19 == 18 {
+            b64.push_str("\r\n");
+        }
+    }
+    format!(
+        "From: Ada <ada@far.example>\r\nTo: {DEMO}\r\nSubject: Quarterly figures\r\nDate: Fri, 4 Dec 2026 09:00:00 +0000\r\n\
+         MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"xyz\"\r\n\r\n--xyz\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\nThe figures are attached; see https://example.org/q4 too.\r\n--xyz\r\n\
+         Content-Type: application/octet-stream; name=\"figures.bin\"\r\nContent-Disposition: attachment; filename=\"figures.bin\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\n{b64}\r\n--xyz--\r\n"
+    )
+}
+
+#[test]
+fn a_new_user_reads_mail_in_chromium() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(&dir.path().join("data"), "");
+    let bytes: Vec<u8> = (0..40_000u32).map(|n| (n * 7 + n / 256) as u8).collect();
+    let mut messages: Vec<String> = (0..55).map(plain).collect();
+    messages.push(attachment_message(&bytes));
+    deliver(&server, &messages);
+    let mut b = Browser::start(server.https, "a_new_user_reads_mail_in_chromium");
+
+    // Not logged in: the login page, which says nothing about who exists.
+    b.goto("/");
+    assert_eq!(b.path(), "/login");
+    b.screenshot("login");
+    b.fill("input[name=user]", DEMO);
+    b.fill("input[name=password]", "wrong password");
+    b.click("form.login button[type=submit]");
+    assert!(b.text("p.notice").contains("Wrong address or password."));
+    b.screenshot("login-failed");
+    b.fill("input[name=user]", DEMO);
+    b.fill("input[name=password]", PASSWORD);
+    b.click("form.login button[type=submit]");
+    assert_eq!(b.path(), "/");
+    assert!(b.text("table.folders").contains("INBOX 56 56"), "{}", b.text("table.folders"));
+    b.screenshot("folders");
+
+    // The INBOX: newest first, 50 rows, two pages.
+    b.click("a[href='/folder?f=INBOX']");
+    assert_eq!(b.count("table.messages tbody tr"), 50);
+    assert!(b.text("h1").contains("56 messages, 56 unread"));
+    assert_eq!(b.texts("td.subject")[0], "Quarterly figures");
+    assert!(b.text("nav.pages").contains("Page 1 of 2"));
+    b.screenshot("inbox");
+    b.click("nav.pages a[rel=next]");
+    assert_eq!(b.count("table.messages tbody tr"), 6);
+    assert_eq!(b.texts("td.subject").last().map(String::as_str), Some("Note 00 about apples"));
+    b.screenshot("inbox-page-2");
+    // Jump to a page by number.
+    b.fill("form.jump input[name=page]", "1");
+    b.click("form.jump button");
+    assert!(b.text("nav.pages").contains("Page 1 of 2"));
+
+    // Sort by subject (A→Z), then reverse it.
+    b.click("th a[href*='sort=subject']");
+    let subjects = b.texts("td.subject");
+    assert_eq!(subjects[0], "Note 00 about apples");
+    let mut sorted = subjects.clone();
+    sorted.sort_by_key(|s| s.to_lowercase());
+    assert_eq!(subjects, sorted, "not sorted by subject");
+    b.screenshot("inbox-by-subject");
+    b.click("th a[href*='sort=subject']");
+    assert_eq!(b.texts("td.subject")[0], "Quarterly figures");
+
+    // Header search.
+    b.select("form.search select[name=field]", "subject");
+    b.fill("form.search input[name=q]", "EAGLES");
+    b.click("form.search button");
+    let found = b.texts("td.subject");
+    assert_eq!(found.len(), 11, "{found:?}");
+    assert!(found.iter().all(|s| s.ends_with("about eagles")));
+    b.screenshot("search");
+
+    // Open the message with the attachment: headers, the parts list, the text.
+    b.goto("/folder?f=INBOX");
+    b.click("td.subject a");
+    assert_eq!(b.text("h1.subject"), "Quarterly figures");
+    assert!(b.text("table.headers").contains("Ada <ada@far.example>"));
+    assert!(b.text("section.parts").contains("figures.bin"));
+    assert_eq!(b.count("article.body a[href='https://example.org/q4']"), 1, "link made clickable");
+    b.screenshot("message");
+    // The attachment, downloaded as a user would: byte for byte.
+    // The attachment, as a user opens it: the click makes the browser fetch it as a
+    // download (not a page), and that URL with this browser's session gives the bytes
+    // that were sent, unchanged.
+    b.events();
+    b.press("section.parts a[download]");
+    let href = b.eval("return document.querySelector('section.parts a[download]').href");
+    let href = href.as_str().expect("href").to_string();
+    let mut filename = None;
+    wait_for("the download to begin", Duration::from_secs(20), || {
+        filename = b.events().into_iter().find_map(|e| match e {
+            Event::Download { url, filename } if url == href => Some(filename),
+            _ => None,
+        });
+        filename.is_some()
+    });
+    assert_eq!(filename.as_deref(), Some("figures.bin"));
+    let fetched = std::process::Command::new("curl")
+        .args(["-sk", "-H", &format!("Cookie: {}", b.cookie_header()), &href])
+        .output()
+        .expect("curl");
+    assert_eq!(fetched.stdout, bytes, "the attachment changed");
+    b.click("nav.crumbs a[href='/folder?f=INBOX']");
+    assert!(b.text("h1").contains("56 messages, 55 unread"), "reading marked it read");
+
+    // Select all (a link, no script needed), then tick two and move them to Junk.
+    b.click("form.bulk a");
+    assert_eq!(b.count("td.pick input:checked"), 50);
+    b.click("form.bulk a");
+    assert_eq!(b.count("td.pick input:checked"), 0);
+    b.press("tbody tr:nth-child(2) td.pick input");
+    b.press("tbody tr:nth-child(3) td.pick input");
+    b.select("form.bulk select[name=to]", "Junk");
+    b.click("form.bulk button[value=move]");
+    assert!(b.text("h1").contains("54 messages"), "{}", b.text("h1"));
+    b.screenshot("after-bulk-move");
+    b.goto("/folder?f=Junk");
+    assert_eq!(b.count("table.messages tbody tr"), 2);
+
+    // A phone: 360 px wide, no sideways scrolling.
+    b.resize(360, 740);
+    b.goto("/folder?f=INBOX");
+    let width = b.eval("return document.documentElement.scrollWidth").as_u64().expect("width");
+    let inner = b.eval("return window.innerWidth").as_u64().expect("inner");
+    assert!(width <= inner, "the folder page scrolls sideways at {inner} px: {width} px wide");
+    b.screenshot("inbox-360px");
+    b.click("td.subject a");
+    let width = b.eval("return document.documentElement.scrollWidth").as_u64().expect("width");
+    assert!(width <= inner, "the message page scrolls sideways at {inner} px: {width} px wide");
+    b.screenshot("message-360px");
+    b.resize(1280, 900);
+
+    // Log out: back to the login page, and the old pages are gone.
+    b.click("form.logout button");
+    assert_eq!(b.path(), "/login?why=out");
+    assert!(b.text("p.notice").contains("You have logged out."));
+    b.screenshot("logged-out");
+    b.goto("/folder?f=INBOX");
+    assert_eq!(b.path(), "/login");
+
+    assert_eq!(b.dialog(), None);
+    assert_eq!(b.proxy.take_refused(), Vec::<String>::new(), "requests to other origins");
+}
+
+#[test]
+fn an_expired_session_sends_the_browser_to_the_login_page() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(&dir.path().join("data"), "[web]\nidle_timeout_secs = 1\n");
+    let mut b =
+        Browser::start(server.https, "an_expired_session_sends_the_browser_to_the_login_page");
+    b.goto("/login");
+    b.fill("input[name=user]", DEMO);
+    b.fill("input[name=password]", PASSWORD);
+    b.click("form.login button[type=submit]");
+    assert_eq!(b.path(), "/");
+    wait_for("the session to expire", Duration::from_secs(10), || {
+        b.goto("/folder?f=INBOX");
+        b.path() != "/folder?f=INBOX"
+    });
+    assert_eq!(b.path(), "/login?why=expired");
+    assert!(b.text("p.notice").contains("Your session has ended."));
+    b.screenshot("expired");
+    assert_eq!(b.proxy.take_refused(), Vec::<String>::new(), "requests to other origins");
+}
