@@ -113,7 +113,7 @@ pub struct Browser {
     pub base: String,
     /// Screenshots and downloads.
     pub artifacts: PathBuf,
-    shots: usize,
+    shots: std::cell::Cell<usize>,
     _profile: tempfile::TempDir,
 }
 
@@ -185,7 +185,7 @@ impl Browser {
             proxy,
             base: format!("https://{https}"),
             artifacts,
-            shots: 0,
+            shots: std::cell::Cell::new(0),
             _profile: profile,
         }
     }
@@ -289,6 +289,18 @@ impl Browser {
             .unwrap_or_else(|e| panic!("execute {script}: {e}"))
     }
 
+    /// Runs `script` with `arguments` set to `args`.
+    pub fn eval_with(&self, script: &str, args: Vec<Value>) -> Value {
+        self.rt
+            .block_on(self.client().execute(script, args))
+            .unwrap_or_else(|e| panic!("execute {script}: {e}"))
+    }
+
+    /// Dismisses an open dialog.
+    pub fn dismiss(&self) {
+        self.rt.block_on(self.client().dismiss_alert()).expect("dismiss the dialog");
+    }
+
     /// The text of an open alert, confirm or prompt, if one is open.
     pub fn dialog(&self) -> Option<String> {
         self.rt.block_on(self.client().get_alert_text()).ok()
@@ -302,11 +314,11 @@ impl Browser {
     }
 
     /// Saves a screenshot of the viewport as `NN-name.png` among the test's artifacts.
-    pub fn screenshot(&mut self, name: &str) -> PathBuf {
-        self.shots += 1;
+    pub fn screenshot(&self, name: &str) -> PathBuf {
+        self.shots.set(self.shots.get() + 1);
         let png = self.rt.block_on(self.client().screenshot()).expect("screenshot");
         assert!(png.starts_with(b"\x89PNG"), "a screenshot is a PNG");
-        let path = self.artifacts.join(format!("{:02}-{name}.png", self.shots));
+        let path = self.artifacts.join(format!("{:02}-{name}.png", self.shots.get()));
         std::fs::write(&path, png).expect("write screenshot");
         path
     }

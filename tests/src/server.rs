@@ -303,7 +303,10 @@ impl Smtp {
         if !reply.starts_with("354") {
             return reply;
         }
-        self.send(message.as_bytes());
+        // Dot-stuffing (RFC 5321 §4.5.2): a line that starts with "." gets another.
+        let stuffed = message.replace("\r\n.", "\r\n..");
+        let stuffed = if stuffed.starts_with('.') { format!(".{stuffed}") } else { stuffed };
+        self.send(stuffed.as_bytes());
         self.send(b"\r\n.\r\n");
         self.read_reply()
     }

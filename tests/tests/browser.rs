@@ -71,7 +71,7 @@ fn a_new_user_reads_mail_in_chromium() {
     let mut messages: Vec<String> = (0..55).map(plain).collect();
     messages.push(attachment_message(&bytes));
     deliver(&server, &messages);
-    let mut b = Browser::start(server.https, "a_new_user_reads_mail_in_chromium");
+    let b = Browser::start(server.https, "a_new_user_reads_mail_in_chromium");
 
     // Not logged in: the login page, which says nothing about who exists.
     b.goto("/");
@@ -201,8 +201,7 @@ fn a_new_user_reads_mail_in_chromium() {
 fn an_expired_session_sends_the_browser_to_the_login_page() {
     let dir = tempfile::tempdir().expect("tempdir");
     let server = Server::start(&dir.path().join("data"), "[web]\nidle_timeout_secs = 1\n");
-    let mut b =
-        Browser::start(server.https, "an_expired_session_sends_the_browser_to_the_login_page");
+    let b = Browser::start(server.https, "an_expired_session_sends_the_browser_to_the_login_page");
     b.goto("/login");
     b.fill("input[name=user]", DEMO);
     b.fill("input[name=password]", PASSWORD);

@@ -33,6 +33,8 @@ pub fn sanitize(
     let blocked = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&blocked);
     let cleaned = ammonia::Builder::default()
+        // Image maps: an <area> is a link the user cannot see; mail has no use for them.
+        .rm_tags(["map", "area"])
         .url_schemes(["http", "https", "mailto", "cid"].into_iter().collect())
         // Relative URLs in mail are refused, except the part URLs written just below.
         .url_relative(ammonia::UrlRelative::Custom(Box::new(keep_part_urls)))
