@@ -245,3 +245,61 @@ fn raw_source_full_headers_and_actions() {
         assert!(r.status == 400 || r.status == 404, "{bad}: {}", r.status);
     }
 }
+
+#[test]
+fn messages_other_programs_left_broken_still_open_as_text() {
+    let (_dir, server, curl) = start();
+    // Files another program (or a disk error) left in the Maildir: empty, binary, only
+    // headers, no headers at all, a header block that never ends.
+    let new = server.data.join("domains/demo.example/users/demo/Maildir/new");
+    let files: [(&str, &[u8]); 5] = [
+        ("1700000001.M1P1Q1.other", b""),
+        ("1700000002.M2P1Q2.other", b"\x00\x01\x02\xff\xfe<script>alert(1)</script>\x00"),
+        ("1700000003.M3P1Q3.other", b"Subject: only headers\r\nFrom: a@b.example\r\n"),
+        ("1700000004.M4P1Q4.other", b"no header here, just <b>text</b>\nand a second line\n"),
+        ("1700000005.M5P1Q5.other", b"Subject: endless\r\nX-Long: aaaa\r\n\tbbbb\r\n\tcccc"),
+    ];
+    for (name, bytes) in files {
+        std::fs::write(new.join(name), bytes).expect("write");
+    }
+    let inbox = curl.get("/folder?f=INBOX");
+    assert_eq!(inbox.status, 200);
+    assert!(inbox.body.contains("5 messages"), "{}", inbox.body);
+    for (name, bytes) in files {
+        let page = curl.get(&format!("/message?f=INBOX&m={name}"));
+        assert_eq!(page.status, 200, "{name}: {}", page.body);
+        assert!(!page.body.contains("<script>alert"), "{name}: unescaped");
+        let text = String::from_utf8_lossy(bytes);
+        if let Some(line) = text.lines().next().filter(|l| l.is_ascii() && l.len() > 3) {
+            let shown = line.trim().replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+            let subject = line.strip_prefix("Subject: ").unwrap_or("\u{0}");
+            assert!(
+                page.body.contains(&shown) || page.body.contains(subject),
+                "{name}: {line:?} is not shown:\n{}",
+                page.body
+            );
+        }
+        let raw = curl.get(&format!("/raw?f=INBOX&m={name}"));
+        assert_eq!(raw.bytes, bytes, "{name}: the raw source is the file");
+    }
+}
+
+#[test]
+fn a_user_whose_webmail_is_disabled_is_told_so_after_the_right_password_only() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(&dir.path().join("data"), "");
+    let out = server.admin(&["user", "service", DEMO, "webmail", "--disable"], "");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let curl = Curl::new(format!("https://{}", server.https), dir.path().join("jar"));
+    let wrong = curl.login(DEMO, "not-the-password");
+    assert_eq!(wrong.status, 401, "a wrong password says nothing about the account");
+    let right = curl.login(DEMO, "mailroom-demo");
+    assert_eq!(right.status, 403);
+    assert!(right.body.contains("webmail is disabled for demo@demo.example"), "{}", right.body);
+    assert!(right.header("set-cookie").is_none_or(|c| !c.starts_with("__Host-mailroom=")));
+    assert_eq!(curl.get("/").status, 303, "no session");
+    // Enabled again: the same login goes through.
+    let out = server.admin(&["user", "service", DEMO, "webmail", "--enable"], "");
+    assert!(out.status.success());
+    assert_eq!(curl.login(DEMO, "mailroom-demo").status, 303);
+}

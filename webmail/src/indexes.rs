@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use mta_core::maildir::Folder;
-use mta_core::maildir::index::HeaderIndex;
+use mta_core::maildir::index::{HeaderIndex, Loaded, SyncOptions};
 
 /// Folders whose index stays in memory; beyond, the cache starts over (a reopened index
 /// loads its snapshot file, which is fast).
@@ -33,13 +33,32 @@ impl IndexCache {
             index.sync()?;
             return Ok(f(&index));
         }
-        let (index, _report) = HeaderIndex::open(folder)?;
+        // The first view of a folder answers from memory; writing the snapshot (tens of
+        // megabytes for a big folder, with fsync) happens after, off the request.
+        let options = SyncOptions { read_only: true, ..SyncOptions::default() };
+        let (index, report) = HeaderIndex::open_with(folder, &options)?;
         let result = f(&index);
-        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() >= MAX_FOLDERS {
-            map.clear();
+        let index = Arc::new(Mutex::new(index));
+        {
+            let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+            if map.len() >= MAX_FOLDERS {
+                map.clear();
+            }
+            map.insert(path, Arc::clone(&index));
         }
-        map.insert(path, Arc::new(Mutex::new(index)));
+        if report.loaded != Loaded::FromFile || report.changed() {
+            std::thread::spawn(move || {
+                let mut index = index.lock().unwrap_or_else(|p| p.into_inner());
+                // A read-only or full disk: the index keeps working from memory and the
+                // next sync of any process tries again.
+                if let Err(e) = index.save() {
+                    tracing::warn!(
+                        "header index of {}: not saved: {e}",
+                        index.folder().path().display()
+                    );
+                }
+            });
+        }
         Ok(result)
     }
 }

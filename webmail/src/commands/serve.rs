@@ -20,6 +20,9 @@ use crate::config::{self, Config};
 
 /// How long sessions in the middle of a message get to finish after SIGTERM.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+/// How often expired web sessions are removed from `sessions/` (a session is refused the
+/// instant it expires whatever this is; this only keeps the directory small).
+const SESSION_SWEEP_EVERY: Duration = Duration::from_secs(10 * 60);
 
 /// Runs everything until a signal.
 pub fn run(data: &Path) -> anyhow::Result<()> {
@@ -47,6 +50,7 @@ pub fn run(data: &Path) -> anyhow::Result<()> {
         let (scheduler, scheduler_task) =
             scheduler::spawn(queue.clone(), Arc::clone(&directory), config.smtp.hostname.clone(), shutdown.clone());
         let sessions = crate::http::session::SessionStore::new(data.root().join("sessions"), config.web.timeouts())?;
+        tokio::spawn(sweep_sessions(sessions.clone(), shutdown.clone()));
         let web_state = Arc::new(crate::http::AppState {
             directory: Arc::clone(&directory),
             sessions,
@@ -114,6 +118,27 @@ pub fn run(data: &Path) -> anyhow::Result<()> {
         }
         anyhow::Ok(())
     })
+}
+
+/// Removes expired sessions at start and every [`SESSION_SWEEP_EVERY`] until shutdown.
+async fn sweep_sessions(
+    sessions: crate::http::session::SessionStore,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut every = tokio::time::interval(SESSION_SWEEP_EVERY);
+    loop {
+        tokio::select! {
+            _ = every.tick() => {}
+            _ = shutdown.changed() => return,
+        }
+        let store = sessions.clone();
+        let now = mta_core::queue::now();
+        if let Ok(removed) = tokio::task::spawn_blocking(move || store.sweep(now)).await
+            && removed > 0
+        {
+            tracing::info!(removed, "web sessions: expired ones removed");
+        }
+    }
 }
 
 async fn bind(address: SocketAddr) -> anyhow::Result<TcpListener> {

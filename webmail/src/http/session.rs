@@ -19,6 +19,9 @@ use serde::{Deserialize, Serialize};
 /// The session cookie. `__Host-`: Secure, no Domain, Path=/ — it cannot be set or read
 /// by another host or path.
 pub const COOKIE: &str = "__Host-mailroom";
+/// Age after which a leftover temporary file in `sessions/` is removed (an atomic write
+/// takes milliseconds; an hour-old one was abandoned by a crash).
+const STALE_TEMP_SECS: u64 = 3600;
 /// How often `last_seen` is written back (a file write per click would be wasteful).
 const TOUCH_EVERY_SECS: u64 = 60;
 
@@ -165,11 +168,30 @@ impl SessionStore {
         }
     }
 
-    /// Removes expired session files (run now and then).
+    /// Removes expired session files, and temporary files a crash left behind (run now
+    /// and then; several hosts may sweep the same directory at once).
     pub fn sweep(&self, now: u64) -> usize {
         let mut removed = 0;
         let Ok(entries) = fs::read_dir(&self.dir) else { return 0 };
         for entry in entries.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with('.') {
+                // Another process's atomic write in flight, unless it is an hour old.
+                let age = entry
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| t.elapsed().ok())
+                    .map_or(0, |d| d.as_secs());
+                if age > STALE_TEMP_SECS && fs::remove_file(entry.path()).is_ok() {
+                    removed += 1;
+                }
+                continue;
+            }
+            if name.len() != 64 || !name.bytes().all(|b| b.is_ascii_hexdigit()) {
+                continue;
+            }
             let stale = fs::read_to_string(entry.path())
                 .ok()
                 .and_then(|t| toml::from_str::<Session>(&t).ok())
@@ -188,6 +210,33 @@ impl SessionStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sweep_removes_expired_sessions_and_old_temporaries_only() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store =
+            SessionStore::new(dir.path().join("sessions"), Timeouts::default()).expect("store");
+        let alice = Address::parse("alice@example.org").expect("address");
+        let here: IpAddr = "127.0.0.1".parse().expect("ip");
+        let (old, _) = store.create(alice.clone(), false, None, 1000).expect("old");
+        let (live, _) = store.create(alice, false, None, 100_000).expect("live");
+        let sessions = dir.path().join("sessions");
+        let fresh_temp = sessions.join(".abc.123.tmp");
+        let old_temp = sessions.join(".def.456.tmp");
+        std::fs::write(&fresh_temp, "half a session").expect("temp");
+        std::fs::write(&old_temp, "abandoned").expect("temp");
+        let file = std::fs::File::options().write(true).open(&old_temp).expect("open");
+        let two_hours_ago = std::time::SystemTime::now() - Duration::from_secs(7200);
+        file.set_modified(two_hours_ago).expect("mtime");
+        std::fs::write(sessions.join("README"), "an operator's note").expect("note");
+
+        assert_eq!(store.sweep(100_000 + 60), 2, "the expired session and the old temporary");
+        assert!(fresh_temp.exists(), "a write in flight was removed");
+        assert!(!old_temp.exists());
+        assert!(sessions.join("README").exists(), "a file that is not a session was removed");
+        assert_eq!(store.load(&old, here, 100_060), Err(Invalid::Unknown));
+        assert!(store.load(&live, here, 100_060).is_ok());
+    }
 
     #[test]
     fn sessions_expire_bind_and_end() {

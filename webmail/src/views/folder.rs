@@ -151,7 +151,7 @@ pub fn page(viewer: Viewer<'_>, p: &FolderPage<'_>, link: &dyn Link) -> Markup {
                     } }
                     tbody {
                         @for r in &p.rows {
-                            tr.unread[r.unread] {
+                            tr class=[r.unread.then_some("unread")] {
                                 td.pick { input type="checkbox" name="m" value=(r.unique) form="bulk" checked[p.all_selected] aria-label="Select"; }
                                 td.flags {
                                     @if r.unread { span.mark title="unread" { "●" } }
