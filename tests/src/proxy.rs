@@ -7,12 +7,13 @@ use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 
-/// Hosts Chromium itself talks to whatever the page does: its component updater and
-/// account service (which ignore the switches that should silence them) and Debian's
-/// default search engine, preconnected at start. They are listed apart so that a page's
-/// request is never mistaken for them: no test payload names these hosts.
-const BROWSER_OWN: [&str; 4] =
-    [".google.com", ".googleapis.com", ".gstatic.com", ".duckduckgo.com"];
+/// Hosts Chromium itself talks to whatever the page does: its component updater (and
+/// the download hosts it is redirected to), account and autofill services (which ignore
+/// the switches that should silence them) and Debian's default search engine,
+/// preconnected at start. They are listed apart so that a page's request is never
+/// mistaken for them: no test payload names these hosts.
+const BROWSER_OWN: [&str; 6] =
+    [".google.com", ".googleapis.com", ".gstatic.com", ".gvt1.com", ".gvt2.com", ".duckduckgo.com"];
 
 /// Longest request head read before a request is refused unread.
 const MAX_HEAD: usize = 64 * 1024;
