@@ -167,12 +167,21 @@ fn recovery_drops_what_was_never_acknowledged() {
     let (_dir, directory, queue) = setup();
     let envelope =
         Envelope { sender: String::new(), received: 0, client: String::new(), recipients: vec![] };
-    let mut partial = queue.begin(&envelope).expect("begin");
-    partial.write(b"Subject: half").expect("write");
-    std::mem::forget(partial);
+    // Left by a crashed earlier process (another pid in its id).
+    fs::write(queue.dir().join("tmp/1700000000.M1P1Q1"), "Subject: half").expect("partial");
+    // Being received by this very process while it recovers: not a leftover.
+    let mut in_flight = queue.begin(&envelope).expect("begin");
+    in_flight.write(b"Subject: on its way").expect("write");
     let id = enqueue(&directory, &queue, "x@remote.net", &["alice@example.org"], "Subject: ok\n\n");
     fs::write(queue.dir().join("status/123.M1P1Q1"), "orphan").expect("orphan");
     assert_eq!(queue.recover().expect("recover"), vec![id]);
-    assert_eq!(fs::read_dir(queue.dir().join("tmp")).expect("tmp").count(), 0);
+    let left: Vec<_> = fs::read_dir(queue.dir().join("tmp"))
+        .expect("tmp")
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_eq!(left[0].to_string_lossy(), in_flight.id());
     assert_eq!(fs::read_dir(queue.dir().join("status")).expect("status").count(), 0);
+    in_flight.commit().expect("the message in flight is still whole");
 }

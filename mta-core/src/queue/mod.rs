@@ -176,7 +176,13 @@ impl Queue {
     /// of finished messages. Returns the ids to schedule.
     pub fn recover(&self) -> Result<Vec<String>, Error> {
         let tmp = self.dir.join("tmp");
+        let ours = format!("P{}Q", std::process::id());
         for entry in fs::read_dir(&tmp).map_err(io_err("list", &tmp))?.flatten() {
+            // A message this very process is receiving (its listeners and Send may start
+            // before recovery ends) is not a crash's leftover: its id carries our pid.
+            if entry.file_name().to_string_lossy().contains(&ours) {
+                continue;
+            }
             // Q1 → Q0: never acknowledged, so nobody is told anything.
             let _ = fs::remove_file(entry.path());
         }
