@@ -15,6 +15,7 @@
 //! | [`queue`]    | the crash-proof queue: enqueue, status per recipient, scheduler, bounces |
 //! | [`deliver`]  | delivery of queued messages: local (Maildir); remote comes later |
 //! | [`smtp`]     | the SMTP server: wire framing, the session state machine, the driver |
+//! | [`submit`]   | submission from inside the process (the webmail's Send), with SMTP's checks |
 //! | [`tls`]      | the server certificate: configured, or self-signed on first run |
 //!
 //! Delivery into Maildirs is the `maildir` crate's ([`maildir::deliver`]); this crate
@@ -26,6 +27,7 @@ pub mod deliver;
 pub mod names;
 pub mod queue;
 pub mod smtp;
+pub mod submit;
 pub mod tls;
 
 pub use maildir;

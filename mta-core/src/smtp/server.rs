@@ -36,8 +36,9 @@ pub struct Shared {
     pub config: SmtpConfig,
 }
 
-/// Looks recipients up in the accounts directory.
-struct DirectoryBackend<'a>(&'a Directory);
+/// Looks recipients up in the accounts directory (for SMTP sessions and for in-process
+/// submission alike).
+pub struct DirectoryBackend<'a>(pub &'a Directory);
 
 impl Backend for DirectoryBackend<'_> {
     fn check_recipient(&self, address: &str, relay: bool) -> RcptCheck {
