@@ -12,6 +12,7 @@
 //! | [`views`]    | the pages as maud functions: a layout, one module per page |
 //! | [`indexes`]  | header indexes kept in memory between requests |
 //! | [`reading`]  | a message's parts, its text made readable, its HTML made safe |
+//! | [`writing`]  | recipients checked, text made flowed, the outgoing message built |
 //!
 //! The webmail reads Maildirs directly through the `maildir` crate and its header index.
 
@@ -23,3 +24,4 @@ pub mod indexes;
 pub mod reading;
 pub mod routes;
 pub mod views;
+pub mod writing;
