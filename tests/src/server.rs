@@ -3,22 +3,13 @@
 //! Python's smtplib).
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use crate::binary::mailroom_path;
-
-/// A free TCP port on 127.0.0.1 (bound and released: another process could take it in
-/// between, which on a test machine's loopback does not happen in practice).
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
 
 /// Waits until `done` holds, checking every 10 ms, for at most `limit`; panics with
 /// `what` when the time is up.
@@ -50,30 +41,57 @@ pub struct Server {
 }
 
 impl Server {
-    /// Writes `mailroom.toml` (free ports, plus `extra` TOML) and starts the server.
+    /// Writes `mailroom.toml` (every listener on port 0, plus `extra` TOML), starts the
+    /// server, reads the ports it bound from what it prints, and writes them into the
+    /// configuration so that a restart binds the same ones. No port is picked before the
+    /// server binds it, so no other process can take it in between.
     pub fn start(data: &Path, extra: &str) -> Server {
         std::fs::create_dir_all(data).expect("data dir");
-        let (smtp, submission, submissions) = (free_port(), free_port(), free_port());
-        let (https, http) = (free_port(), free_port());
-        let config = format!(
-            "[listen]\nsmtp = \"127.0.0.1:{smtp}\"\nsubmission = \"127.0.0.1:{submission}\"\n\
-             submissions = \"127.0.0.1:{submissions}\"\nhttps = \"127.0.0.1:{https}\"\n\
-             http = \"127.0.0.1:{http}\"\n{extra}\n"
-        );
-        std::fs::write(data.join("mailroom.toml"), config).expect("config");
-        let addr = |port| SocketAddr::from(([127, 0, 0, 1], port));
+        let listen = |ports: [u16; 5]| {
+            format!(
+                "[listen]\nsmtp = \"127.0.0.1:{}\"\nsubmission = \"127.0.0.1:{}\"\n\
+                 submissions = \"127.0.0.1:{}\"\nhttps = \"127.0.0.1:{}\"\nhttp = \"127.0.0.1:{}\"\n{extra}\n",
+                ports[0], ports[1], ports[2], ports[3], ports[4]
+            )
+        };
+        std::fs::write(data.join("mailroom.toml"), listen([0; 5])).expect("config");
+        let unbound = SocketAddr::from(([127, 0, 0, 1], 0));
         let mut server = Server {
             child: None,
             data: data.to_path_buf(),
-            smtp: addr(smtp),
-            submission: addr(submission),
-            submissions: addr(submissions),
-            https: addr(https),
-            http: addr(http),
+            smtp: unbound,
+            submission: unbound,
+            submissions: unbound,
+            https: unbound,
+            http: unbound,
             banner: String::new(),
         };
         server.spawn();
+        let ports = [server.smtp, server.submission, server.submissions, server.https, server.http]
+            .map(|a| a.port());
+        std::fs::write(data.join("mailroom.toml"), listen(ports)).expect("config");
         server
+    }
+
+    /// The addresses the banner says each listener is bound to.
+    fn read_addresses(&mut self) {
+        for line in self.banner.lines() {
+            let mut words = line.split_whitespace();
+            let (Some(key), Some(url)) = (words.next(), words.next()) else { continue };
+            let Some(rest) = url.split_once("://").map(|(_, rest)| rest.trim_end_matches('/'))
+            else {
+                continue;
+            };
+            let Ok(address) = rest.parse::<SocketAddr>() else { continue };
+            match key {
+                "smtp" => self.smtp = address,
+                "submission" => self.submission = address,
+                "submissions" => self.submissions = address,
+                "https" => self.https = address,
+                "http" => self.http = address,
+                _ => {}
+            }
+        }
     }
 
     /// Starts the process (again) on the same data directory and ports.
@@ -127,6 +145,7 @@ impl Server {
             banner.push('\n');
         }
         self.banner = banner;
+        self.read_addresses();
         self.child = Some(child);
     }
 
