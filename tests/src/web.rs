@@ -32,6 +32,15 @@ impl Response {
     }
 }
 
+/// One part of a multipart form.
+#[derive(Debug, Clone)]
+pub enum Part<'a> {
+    /// A text field.
+    Text(&'a str),
+    /// A file: its path, the name sent, its type.
+    File(&'a std::path::Path, &'a str, &'a str),
+}
+
 /// A browser-like client with its own cookie jar.
 pub struct Curl {
     jar: PathBuf,
@@ -65,7 +74,9 @@ impl Curl {
             .expect("curl is installed (tests/run installs it)");
         assert!(out.status.success(), "curl {path}: {}", String::from_utf8_lossy(&out.stderr));
         let head = std::fs::read_to_string(&head).unwrap_or_default();
-        let mut lines = head.lines();
+        // The last response: an upload first gets "100 Continue".
+        let last = head.rfind("HTTP/").unwrap_or(0);
+        let mut lines = head[last..].lines();
         let status = lines
             .next()
             .and_then(|l| l.split(' ').nth(1))
@@ -96,6 +107,28 @@ impl Curl {
         for (k, v) in form {
             args.push("--data-urlencode".to_string());
             args.push(format!("{k}={v}"));
+        }
+        self.run(path, &args)
+    }
+
+    /// POST a multipart/form-data form, fields in order; a file part is
+    /// `("file", Part::File(path, name, mime))`.
+    pub fn post_multipart(&self, path: &str, form: &[(&str, Part<'_>)]) -> Response {
+        let mut args = Vec::new();
+        for (name, part) in form {
+            match part {
+                Part::Text(value) => {
+                    args.push("--form-string".to_string());
+                    args.push(format!("{name}={value}"));
+                }
+                Part::File(file, filename, mime) => {
+                    args.push("-F".to_string());
+                    args.push(format!(
+                        "{name}=@{};filename={filename};type={mime}",
+                        file.display()
+                    ));
+                }
+            }
         }
         self.run(path, &args)
     }

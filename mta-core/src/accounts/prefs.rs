@@ -71,11 +71,24 @@ pub struct Prefs {
     pub sort: SortField,
     /// Its direction; unset: the key's natural direction.
     pub descending: Option<bool>,
+    /// The name shown with the user's address in mail they send.
+    pub display_name: String,
+    /// Where replies to their mail should go, if not to the From address.
+    pub reply_to: String,
+    /// Appended to new messages and replies, after a `-- ` line.
+    pub signature: String,
 }
 
 impl Default for Prefs {
     fn default() -> Self {
-        Prefs { page_size: DEFAULT_PAGE_SIZE, sort: SortField::Date, descending: None }
+        Prefs {
+            page_size: DEFAULT_PAGE_SIZE,
+            sort: SortField::Date,
+            descending: None,
+            display_name: String::new(),
+            reply_to: String::new(),
+            signature: String::new(),
+        }
     }
 }
 
@@ -85,7 +98,26 @@ pub enum PrefsError {
     /// The page size is outside what pages can carry.
     #[error("a page shows {MIN_PAGE_SIZE} to {MAX_PAGE_SIZE} messages, not {0}")]
     PageSize(u16),
+    /// A one-line setting has a line break or a control character.
+    #[error("the {0} must be one line without control characters")]
+    NotOneLine(&'static str),
+    /// Control characters other than line breaks and tabs.
+    #[error("the {0} contains control characters")]
+    Control(&'static str),
+    /// Longer than a setting may be.
+    #[error("the {what} may have at most {max} characters")]
+    TooLong {
+        /// Which setting.
+        what: &'static str,
+        /// The limit.
+        max: usize,
+    },
 }
+
+/// Longest display name or reply-to address.
+pub const MAX_LINE: usize = 200;
+/// Longest signature.
+pub const MAX_SIGNATURE: usize = 4000;
 
 impl Prefs {
     /// The page size within bounds, whatever the file says.
@@ -102,6 +134,22 @@ impl Prefs {
     pub fn check(&self) -> Result<(), PrefsError> {
         if !(MIN_PAGE_SIZE..=MAX_PAGE_SIZE).contains(&self.page_size) {
             return Err(PrefsError::PageSize(self.page_size));
+        }
+        for (what, value) in
+            [("display name", &self.display_name), ("reply-to address", &self.reply_to)]
+        {
+            if value.chars().any(char::is_control) {
+                return Err(PrefsError::NotOneLine(what));
+            }
+            if value.chars().count() > MAX_LINE {
+                return Err(PrefsError::TooLong { what, max: MAX_LINE });
+            }
+        }
+        if self.signature.chars().count() > MAX_SIGNATURE {
+            return Err(PrefsError::TooLong { what: "signature", max: MAX_SIGNATURE });
+        }
+        if self.signature.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
+            return Err(PrefsError::Control("signature"));
         }
         Ok(())
     }
@@ -131,5 +179,9 @@ mod tests {
         assert!(p.check().is_err());
         assert!(Prefs { page_size: 10, ..Prefs::default() }.check().is_ok());
         assert!(toml::from_str::<Prefs>("sort = \"colour\"").is_err());
+        let injected = Prefs { display_name: "Ann\r\nBcc: x@y.example".into(), ..Prefs::default() };
+        assert_eq!(injected.check(), Err(PrefsError::NotOneLine("display name")));
+        let signed = Prefs { signature: "Ann\n+1 555 0100".into(), ..Prefs::default() };
+        assert!(signed.check().is_ok());
     }
 }

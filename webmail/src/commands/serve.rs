@@ -56,6 +56,12 @@ pub fn run(data: &Path) -> anyhow::Result<()> {
             sessions,
             limiter: Default::default(),
             indexes: Default::default(),
+            submitter: mta_core::submit::Submitter {
+                directory: Arc::clone(&directory),
+                queue: queue.clone(),
+                scheduler: scheduler.clone(),
+                config: config.smtp.clone(),
+            },
         });
         let shared = Arc::new(Shared {
             directory,

@@ -41,6 +41,8 @@ pub struct AppState {
     pub limiter: limiter::LoginLimiter,
     /// Header indexes of folders being viewed.
     pub indexes: IndexCache,
+    /// Sending: into this host's queue, with SMTP submission's checks.
+    pub submitter: mta_core::submit::Submitter,
 }
 
 /// The running web listeners.

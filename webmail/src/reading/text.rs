@@ -3,23 +3,33 @@
 
 use maud::{Markup, html};
 
-/// Undoes format=flowed: a line ending in a space continues on the next; a leading space
-/// is stuffing; with DelSp=yes the trailing space is removed too. The signature
-/// separator `-- ` is never joined.
+/// Undoes format=flowed (RFC 3676 §4): a line ending in a space continues on the next
+/// line of the same quote depth, whose quote marks are then dropped; a leading space is
+/// stuffing; with DelSp=yes the trailing space is removed too. The signature separator
+/// `-- ` is never joined.
 pub fn unflow(text: &str, delsp: bool) -> String {
     let mut out = String::with_capacity(text.len());
-    let mut joining = false;
+    // The quote depth of the paragraph being joined, if the last line was soft.
+    let mut joining: Option<usize> = None;
     for raw in text.split('\n') {
         let line = raw.strip_suffix('\r').unwrap_or(raw);
-        // Quote depth: a new depth ends a paragraph.
-        let line = line.strip_prefix(' ').unwrap_or(line);
-        let soft = line.ends_with(' ') && line != "-- ";
-        let piece = if soft && delsp { &line[..line.len() - 1] } else { line };
-        if !joining && !out.is_empty() {
-            out.push('\n');
+        let depth = line.bytes().take_while(|&b| b == b'>').count();
+        let content = &line[depth..];
+        let content = content.strip_prefix(' ').unwrap_or(content);
+        let soft = content.ends_with(' ') && content != "-- ";
+        let piece = if soft && delsp { &content[..content.len() - 1] } else { content };
+        if joining != Some(depth) {
+            // A new line (a different depth also ends a paragraph).
+            if !out.is_empty() {
+                out.push('\n');
+            }
+            if depth > 0 {
+                out.push_str(&">".repeat(depth));
+                out.push(' ');
+            }
         }
         out.push_str(piece);
-        joining = soft;
+        joining = soft.then_some(depth);
     }
     out
 }
@@ -87,6 +97,12 @@ mod tests {
         assert_eq!(unflow("one \r\ntwo\r\n\r\nthree", false), "one two\n\nthree");
         assert_eq!(unflow("one \ntwo", true), "onetwo");
         assert_eq!(unflow(" From here\n-- \nsig", false), "From here\n-- \nsig");
+        // Quoted paragraphs join without their repeated marks; a new depth starts anew.
+        assert_eq!(
+            unflow("> one \r\n> two\r\n>> deeper \r\n>> still\r\n> back", false),
+            "> one two\n>> deeper still\n> back"
+        );
+        assert_eq!(unflow("> soft \r\nplain", false), "> soft \nplain");
     }
 
     #[test]

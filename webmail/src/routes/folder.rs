@@ -33,7 +33,17 @@ fn mailbox(state: &AppState, user: &User) -> Result<Maildir, Error> {
     Ok(Maildir::open(state.directory.maildir(&user.session.user))?)
 }
 
-async fn folder_list(state: Data<AppState>, user: User) -> Result<Markup, Error> {
+#[derive(Debug, Deserialize)]
+struct ListNotice {
+    sent: Option<String>,
+    note: Option<String>,
+}
+
+async fn folder_list(
+    state: Data<AppState>,
+    user: User,
+    notice: Query<ListNotice>,
+) -> Result<Markup, Error> {
     let maildir = mailbox(&state, &user)?;
     let (infos, quota) = web::block(move || {
         let infos = maildir.folder_infos();
@@ -55,7 +65,15 @@ async fn folder_list(state: Data<AppState>, user: User) -> Result<Markup, Error>
     let quota = quota.and_then(|q| q.limit.bytes.map(|limit| (q.used.bytes, limit)));
     let csrf = user.csrf();
     let viewer = Viewer { user: &user.session.user.to_string(), csrf: &csrf };
-    Ok(folders::page(viewer, &rows, quota))
+    let notice = notice.into_inner();
+    let mut notices = Vec::new();
+    if notice.sent.is_some() {
+        notices.push("Your message was sent.".to_string());
+    }
+    if let Some(note) = notice.note {
+        notices.push(note.chars().take(500).collect());
+    }
+    Ok(folders::page(viewer, &rows, quota, &notices))
 }
 
 #[derive(Debug, Deserialize)]
@@ -146,6 +164,7 @@ async fn folder_page(
         maildir.folders()?.into_iter().filter(|n| *n != name).map(|n| n.to_string()).collect();
     let all_selected = params.select.as_deref() == Some("all");
     let show_to = matches!(name.to_string().as_str(), "Sent" | "Drafts");
+    let is_drafts = name.to_string() == "Drafts";
     let folder_param = name.to_string();
     let state2 = state.clone();
     let search = (!query_text.is_empty()).then(|| Search::new(field, &query_text));
@@ -165,10 +184,12 @@ async fn folder_page(
                 .iter()
                 .map(|r| Row {
                     unique: r.unique().to_string(),
-                    href: format!(
-                        "/message?{}",
-                        encode(&[("f", &folder_param), ("m", r.unique())])
-                    ),
+                    // A draft opens for writing; everything else for reading.
+                    href: if is_drafts {
+                        format!("/compose?{}", encode(&[("draft", r.unique())]))
+                    } else {
+                        format!("/message?{}", encode(&[("f", &folder_param), ("m", r.unique())]))
+                    },
                     date: r.date(),
                     party: if show_to { r.to().to_string() } else { r.from_display().to_string() },
                     subject: r.subject().to_string(),
@@ -177,6 +198,7 @@ async fn folder_page(
                     unread: r.is_unread(),
                     flagged: r.flags().contains(Flags::FLAGGED),
                     answered: r.flags().contains(Flags::REPLIED),
+                    forwarded: r.flags().contains(Flags::PASSED),
                 })
                 .collect();
             (rows, result.total, index.unread())

@@ -38,15 +38,20 @@ struct Params {
     cid: Option<String>,
 }
 
-/// The folder and message a request names, checked.
-struct Located {
-    name: FolderName,
-    maildir: Maildir,
-    folder: Folder,
-    file: MessageFile,
+/// The folder and message a request names, checked (also for replies and forwards).
+pub(crate) struct Located {
+    pub(crate) name: FolderName,
+    pub(crate) maildir: Maildir,
+    pub(crate) folder: Folder,
+    pub(crate) file: MessageFile,
 }
 
-fn locate(state: &AppState, user: &User, f: Option<&str>, m: &str) -> Result<Located, Error> {
+pub(crate) fn locate(
+    state: &AppState,
+    user: &User,
+    f: Option<&str>,
+    m: &str,
+) -> Result<Located, Error> {
     let name = match f {
         None | Some("") => FolderName::inbox(),
         Some(name) => FolderName::parse(name).map_err(|e| Error::BadRequest(e.to_string()))?,
@@ -63,7 +68,7 @@ fn locate(state: &AppState, user: &User, f: Option<&str>, m: &str) -> Result<Loc
     Ok(Located { name, maildir, folder, file })
 }
 
-fn read(located: &Located) -> Result<Vec<u8>, Error> {
+pub(crate) fn read(located: &Located) -> Result<Vec<u8>, Error> {
     std::fs::read(located.folder.file_path(&located.file)).map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
             Error::NotFound("this message was just moved or deleted".into())
@@ -153,7 +158,20 @@ async fn message_page(
         show_images: page_link(&[("images", "1")]),
         other_body: None,
         parts: Vec::new(),
+        write: Vec::new(),
     };
+    if parsed.is_some() {
+        let write = |extra: (&str, &str)| {
+            format!("/compose?{}", encode(&[extra, ("f", &folder_name), ("m", &unique)]))
+        };
+        links.write =
+            vec![("Reply", write(("reply", "sender"))), ("Reply all", write(("reply", "all")))];
+        if parsed.as_ref().is_some_and(|m| m.header_raw("List-Post").is_some()) {
+            links.write.push(("Reply to list", write(("reply", "list"))));
+        }
+        links.write.push(("Forward", write(("forward", "inline"))));
+        links.write.push(("Forward as attachment", write(("forward", "attached"))));
+    }
     let (headers, all_headers, subject, part_list, body) = match &parsed {
         Some(message) => {
             let part_list = parts::list(message);

@@ -2,6 +2,7 @@
 
 pub mod assets;
 pub mod auth;
+pub mod compose;
 pub mod folder;
 pub mod message;
 pub mod settings;
@@ -12,6 +13,7 @@ use actix_web::web::ServiceConfig;
 pub fn config(cfg: &mut ServiceConfig) {
     cfg.configure(assets::config)
         .configure(auth::config)
+        .configure(compose::config)
         .configure(folder::config)
         .configure(message::config)
         .configure(settings::config);

@@ -29,6 +29,8 @@ pub struct Row {
     pub flagged: bool,
     /// Answered.
     pub answered: bool,
+    /// Forwarded.
+    pub forwarded: bool,
 }
 
 /// A link to another view of the same folder (sort, page, search).
@@ -157,6 +159,7 @@ pub fn page(viewer: Viewer<'_>, p: &FolderPage<'_>, link: &dyn Link) -> Markup {
                                     @if r.unread { span.mark title="unread" { "●" } }
                                     @if r.flagged { span.mark title="flagged" { "★" } }
                                     @if r.answered { span.mark title="answered" { "↩" } }
+                                    @if r.forwarded { span.mark title="forwarded" { "→" } }
                                     @if r.attachment { img.mark src="/static/attachment.svg" alt="📎" title="has attachments" width="14" height="14"; }
                                 }
                                 td.party { (r.party) }

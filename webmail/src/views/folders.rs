@@ -21,11 +21,17 @@ pub struct FolderRow {
 }
 
 /// The page.
-pub fn page(viewer: Viewer<'_>, folders: &[FolderRow], quota: Option<(u64, u64)>) -> Markup {
+pub fn page(
+    viewer: Viewer<'_>,
+    folders: &[FolderRow],
+    quota: Option<(u64, u64)>,
+    notices: &[String],
+) -> Markup {
     layout::page(
         "Folders",
         Some(viewer),
         html! {
+            @for notice in notices { p.notice role="status" { (notice) } }
             h1 { "Folders" }
             @if let Some((used, limit)) = quota {
                 p.quota { "Using " (size(used)) " of " (size(limit)) " (" (used * 100 / limit.max(1)) "%)" }

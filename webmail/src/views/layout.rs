@@ -26,6 +26,7 @@ pub fn page(title: &str, viewer: Option<Viewer<'_>>, body: Markup) -> Markup {
                 header.bar {
                     a.brand href="/" { "Mailroom" }
                     @if let Some(v) = viewer {
+                        a href="/compose" { "Write" }
                         span.user { (v.user) }
                         a href="/settings" { "Settings" }
                         form.logout method="post" action="/logout" {

@@ -66,6 +66,9 @@ pub struct Links {
     pub other_body: Option<(String, &'static str)>,
     /// One per part, by part id.
     pub parts: Vec<(usize, String)>,
+    /// Reply, reply to all, reply to the list (when the message has a List-Post),
+    /// forward inline, forward as an attachment: label and link.
+    pub write: Vec<(&'static str, String)>,
 }
 
 /// The page.
@@ -98,6 +101,11 @@ pub fn page(viewer: Viewer<'_>, p: &MessagePage<'_>) -> Markup {
                     @for f in &p.folders { option value=(f) { (f) } }
                 }
                 button name="action" value="move" { "Move" }
+            }
+            @if !p.links.write.is_empty() {
+                nav.write aria-label="Answer" {
+                    @for (label, href) in &p.links.write { a href=(href) { (label) } }
+                }
             }
             p.more {
                 a href=(p.links.full_headers) { "All headers" } " · "

@@ -128,6 +128,16 @@ pub fn write_message(m: &Outgoing, with_bcc: bool, out: &mut dyn Write) -> io::R
     out.write_all(close.as_bytes())
 }
 
+/// A `Bcc:` header line for the sender's own copy (the sent message has none).
+pub fn bcc_header(bcc: &[Mailbox]) -> Vec<u8> {
+    if bcc.is_empty() {
+        return Vec::new();
+    }
+    let mut line = b"Bcc: ".to_vec();
+    addresses(bcc).write_header(&mut line, 5);
+    line
+}
+
 fn header(name: &str, value: &impl Header, out: &mut dyn Write) -> io::Result<()> {
     let mut line = format!("{name}: ").into_bytes();
     value.write_header(&mut line, name.len() + 2);
