@@ -216,3 +216,132 @@ fn an_expired_session_sends_the_browser_to_the_login_page() {
     b.screenshot("expired");
     assert_eq!(b.proxy.take_refused(), Vec::<String>::new(), "requests to other origins");
 }
+
+fn log_in(b: &Browser, who: &str, password: &str) {
+    b.goto("/login");
+    b.fill("input[name=user]", who);
+    b.fill("input[name=password]", password);
+    b.click("form.login button[type=submit]");
+    assert_eq!(b.path(), "/", "logged in as {who}");
+}
+
+fn log_out(b: &Browser) {
+    b.click("form.logout button");
+    assert_eq!(b.path(), "/login?why=out");
+}
+
+#[test]
+fn two_users_write_to_each_other_in_chromium() {
+    const BOB: &str = "bob@demo.example";
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(&dir.path().join("data"), "");
+    server.add_user(BOB, "bob-password-1");
+    let bytes: Vec<u8> = (0..150_000u32).map(|n| (n * 13 + n / 97) as u8).collect();
+    let upload = dir.path().join("plan.bin");
+    std::fs::write(&upload, &bytes).expect("upload");
+    let b = Browser::start(server.https, "two_users_write_to_each_other_in_chromium");
+
+    // Demo writes to Bob, attaches a file, and sends.
+    log_in(&b, DEMO, PASSWORD);
+    b.click("header.bar a[href='/compose']");
+    assert!(b.path().starts_with("/compose?c="), "{}", b.path());
+    b.fill("input[name=to]", "Bob <bob@demo.example>");
+    b.fill("input[name=subject]", "The plan — v2");
+    b.fill("textarea[name=body]", "Hi Bob,\nthe plan is attached.\n");
+    b.fill("input[type=file]", upload.to_str().expect("path"));
+    b.click("button[value=attach]");
+    assert!(b.text("ul.attachments").contains("plan.bin"), "{}", b.source());
+    assert_eq!(
+        b.eval("return document.querySelector('input[name=subject]').value"),
+        "The plan — v2"
+    );
+    b.screenshot("compose-with-attachment");
+    b.click("button[value=send]");
+    assert_eq!(b.path(), "/?sent=1");
+    assert!(b.text("p.notice").contains("Your message was sent."));
+    b.screenshot("sent");
+    wait_for("the delivery to Bob", Duration::from_secs(20), || server.inbox(BOB).len() == 1);
+    let on_disk = std::fs::read(&server.inbox(BOB)[0]).expect("Bob's message");
+    assert!(
+        String::from_utf8_lossy(&on_disk).contains("Subject: =?utf-8?"),
+        "an encoded subject in Bob's Maildir"
+    );
+    log_out(&b);
+
+    // Bob reads it; the attachment is the file Demo chose; Bob replies.
+    log_in(&b, BOB, "bob-password-1");
+    b.click("a[href='/folder?f=INBOX']");
+    assert_eq!(b.texts("td.subject"), ["The plan — v2"]);
+    b.click("td.subject a");
+    assert!(b.text("section.parts").contains("plan.bin"));
+    let href = b.eval("return document.querySelector('section.parts a[download]').href");
+    let fetched = std::process::Command::new("curl")
+        .args([
+            "-sk",
+            "-H",
+            &format!("Cookie: {}", b.cookie_header()),
+            href.as_str().expect("href"),
+        ])
+        .output()
+        .expect("curl");
+    assert_eq!(
+        fetched.stdout, bytes,
+        "the attachment changed between Demo's disk and Bob's webmail"
+    );
+    b.screenshot("bob-reads");
+    b.click("nav.write a[href*='reply=sender']");
+    assert_eq!(b.eval("return document.querySelector('input[name=to]').value"), DEMO);
+    assert_eq!(
+        b.eval("return document.querySelector('input[name=subject]').value"),
+        "Re: The plan — v2"
+    );
+    let body = b.eval("return document.querySelector('textarea[name=body]').value");
+    assert!(body.as_str().is_some_and(|t| t.contains("> the plan is attached.")), "{body}");
+    b.click("button[value=send]");
+    assert_eq!(b.path(), "/?sent=1");
+    log_out(&b);
+
+    // Demo sees the reply, threaded to the original.
+    log_in(&b, DEMO, PASSWORD);
+    wait_for("the reply", Duration::from_secs(20), || server.inbox(DEMO).len() == 1);
+    b.click("a[href='/folder?f=INBOX']");
+    b.click("td.subject a");
+    assert_eq!(b.text("h1.subject"), "Re: The plan — v2");
+    b.click("p.more a[href*='headers=full']");
+    let headers = b.text("table.headers.all");
+    assert!(headers.contains("In-Reply-To"), "{headers}");
+    b.screenshot("reply-headers");
+    b.goto("/folder?f=Sent");
+    b.click("td.subject a");
+    b.click("p.more a[href*='headers=full']");
+    let original = b.text("table.headers.all");
+    let id_of = |text: &str, name: &str| {
+        text.lines().find(|l| l.starts_with(name)).map(|l| l[name.len()..].trim().to_string())
+    };
+    let message_id = id_of(&original, "Message-ID").expect("the original's Message-ID");
+    assert_eq!(id_of(&headers, "In-Reply-To"), Some(message_id.clone()), "In-Reply-To");
+    assert_eq!(id_of(&headers, "References"), Some(message_id), "References");
+
+    // A draft survives logging out.
+    b.goto("/compose");
+    b.fill("input[name=to]", "someone@elsewhere.example");
+    b.fill("input[name=subject]", "Unfinished thoughts");
+    b.fill("textarea[name=body]", "To be continued");
+    b.click("div.buttons button[value=save]");
+    assert!(b.text("p.notice").contains("Draft saved"));
+    log_out(&b);
+    log_in(&b, DEMO, PASSWORD);
+    b.goto("/folder?f=Drafts");
+    b.click("td.subject a");
+    assert_eq!(
+        b.eval("return document.querySelector('input[name=subject]').value"),
+        "Unfinished thoughts"
+    );
+    assert_eq!(
+        b.eval("return document.querySelector('textarea[name=body]').value"),
+        "To be continued"
+    );
+    b.screenshot("draft-resumed");
+    assert_eq!(b.dialog(), None);
+    assert_eq!(b.proxy.take_refused(), Vec::<String>::new(), "requests to other origins");
+}

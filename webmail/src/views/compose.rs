@@ -65,8 +65,10 @@ pub fn page(viewer: Viewer<'_>, p: &ComposePage<'_>) -> Markup {
                     }
                 }
                 label.files { span { "Attach" }
-                    input type="file" name="file" multiple;
-                    small { "up to " (size(p.limits.0)) " each, " (size(p.limits.1)) " in all" }
+                    span {
+                        input type="file" name="file" multiple;
+                        " " small { "up to " (size(p.limits.0)) " each, " (size(p.limits.1)) " in all" }
+                    }
                 }
                 div.buttons {
                     button.primary type="submit" name="action" value="send" { "Send" }
