@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use aliases::{Aliases, Target};
-pub use prefs::{Prefs, PrefsError, SortField};
+pub use prefs::{Prefs, PrefsError, SortField, Vacation};
 pub use records::{Account, DomainConfig, Service};
 pub use resolve::{Destination, Resolution};
 

@@ -125,6 +125,25 @@ pub fn process(queue: &Queue, directory: &Directory, host: &str, id: &str) {
     if entry.status == before {
         return;
     }
+    // Mailboxes reached in this round: their vacation autoreplies, if any.
+    let reached: Vec<(crate::names::Address, String)> = entry
+        .status
+        .iter()
+        .enumerate()
+        .filter(|(n, s)| matches!(s, RecipientStatus::Delivered { .. }) && before[*n] != **s)
+        .filter_map(|(n, _)| {
+            let recipient = &entry.envelope.recipients[n];
+            match &recipient.destination {
+                crate::accounts::Destination::Mailbox(a) => {
+                    Some((a.clone(), recipient.original.clone()))
+                }
+                crate::accounts::Destination::Remote(_) => None,
+            }
+        })
+        .collect();
+    for reply in deliver::vacation::respond(directory, queue, &entry, &reached, now()) {
+        process(queue, directory, host, &reply);
+    }
     for (n, status) in entry.status.iter().enumerate() {
         if status != &before[n] {
             let to = &entry.envelope.recipients[n].destination;
