@@ -140,6 +140,28 @@ impl Folder {
         Ok(listing)
     }
 
+    /// The messages that came into this folder at least `age` before `now`: their
+    /// inode change time, which a rename into the folder sets (for Trash: when they were
+    /// deleted). A message gone meanwhile is simply not listed.
+    pub fn arrived_before(
+        &self,
+        age: std::time::Duration,
+        now: std::time::SystemTime,
+    ) -> Result<Vec<MessageFile>> {
+        use std::os::unix::fs::MetadataExt;
+        let limit = now.checked_sub(age).and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+        let Some(limit) = limit else { return Ok(Vec::new()) };
+        let mut old = Vec::new();
+        for file in self.list()?.files {
+            if let Ok(meta) = std::fs::symlink_metadata(self.file_path(&file))
+                && (meta.ctime() as u64) < limit.as_secs()
+            {
+                old.push(file);
+            }
+        }
+        Ok(old)
+    }
+
     fn list_into(&self, dir: Subdir, listing: &mut Listing) -> Result<()> {
         let path = self.subdir(dir);
         let fd = rustix::fs::open(

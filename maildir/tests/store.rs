@@ -527,3 +527,21 @@ fn dovecot_maildirs_open_unchanged() {
 fn qmail_maildirs_open_unchanged() {
     exercise(qmail(), &["INBOX"], &["qmail-1", "qmail-2", "qmail-old"]);
 }
+
+#[test]
+fn messages_are_old_by_when_they_came_into_the_folder() {
+    let (_t, maildir) = new_maildir();
+    let trash = folder(&maildir, "Trash");
+    let inbox = maildir.inbox();
+    let kept = inbox.deliver(&message("kept")[..]).expect("deliver");
+    let moved = inbox.deliver(&message("moved")[..]).expect("deliver");
+    let mut changes = inbox.changes();
+    let in_trash = changes.move_to(&moved, &trash).expect("move");
+    changes.commit().expect("commit");
+    let day = Duration::from_secs(86_400);
+    let later = SystemTime::now() + 10 * day;
+    assert_eq!(trash.arrived_before(7 * day, later).expect("list"), vec![in_trash.clone()]);
+    assert!(trash.arrived_before(20 * day, later).expect("list").is_empty(), "too young");
+    assert!(trash.arrived_before(day, SystemTime::now()).expect("list").is_empty(), "just moved");
+    assert_eq!(inbox.arrived_before(7 * day, later).expect("list"), vec![kept]);
+}
