@@ -96,12 +96,26 @@ impl Server {
 
     /// Starts the process (again) on the same data directory and ports.
     pub fn spawn(&mut self) {
+        self.spawn_with(&[]);
+    }
+
+    /// Starts the process (again) behind a wrapper command, e.g. `["faketime", "-f", "+31d"]`
+    /// to run it a month in the future.
+    pub fn spawn_with(&mut self, wrapper: &[&str]) {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(self.data.with_extension("log"))
             .expect("log file");
-        let mut child = Command::new(mailroom_path())
+        let mut command = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(mailroom_path());
+                c
+            }
+            None => Command::new(mailroom_path()),
+        };
+        let mut child = command
             .arg("--data")
             .arg(&self.data)
             .arg("serve")

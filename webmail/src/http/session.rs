@@ -168,6 +168,32 @@ impl SessionStore {
         }
     }
 
+    /// Ends every session of `user` but the one of `keep` (a password change ends the
+    /// others: a stolen cookie dies with the old password). Returns how many ended.
+    pub fn end_others(&self, user: &Address, keep: Option<&str>) -> usize {
+        let keep = keep.and_then(|t| self.path(t));
+        let Ok(entries) = fs::read_dir(&self.dir) else { return 0 };
+        let mut ended = 0;
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.len() != 64 || !name.bytes().all(|b| b.is_ascii_hexdigit()) {
+                continue;
+            }
+            if keep.as_deref() == Some(entry.path().as_path()) {
+                continue;
+            }
+            let theirs = fs::read_to_string(entry.path())
+                .ok()
+                .and_then(|t| toml::from_str::<Session>(&t).ok())
+                .is_some_and(|s| s.user == *user);
+            if theirs && fs::remove_file(entry.path()).is_ok() {
+                ended += 1;
+            }
+        }
+        ended
+    }
+
     /// Removes expired session files, and temporary files a crash left behind (run now
     /// and then; several hosts may sweep the same directory at once).
     pub fn sweep(&self, now: u64) -> usize {
@@ -210,6 +236,27 @@ impl SessionStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_password_change_ends_the_other_sessions_of_that_user_only() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store =
+            SessionStore::new(dir.path().join("sessions"), Timeouts::default()).expect("store");
+        let alice = Address::parse("alice@example.org").expect("address");
+        let bob = Address::parse("bob@example.org").expect("address");
+        let here: IpAddr = "127.0.0.1".parse().expect("ip");
+        let (mine, _) = store.create(alice.clone(), false, None, 1000).expect("mine");
+        let (phone, _) = store.create(alice.clone(), false, None, 1000).expect("phone");
+        let (thief, _) = store.create(alice.clone(), false, None, 1000).expect("thief");
+        let (bobs, _) = store.create(bob, false, None, 1000).expect("bob");
+        assert_eq!(store.end_others(&alice, Some(&mine)), 2);
+        assert!(store.load(&mine, here, 1001).is_ok());
+        for gone in [&phone, &thief] {
+            assert_eq!(store.load(gone, here, 1001), Err(Invalid::Unknown));
+        }
+        assert!(store.load(&bobs, here, 1001).is_ok(), "another user's session ended");
+        assert_eq!(store.end_others(&alice, None), 1);
+    }
 
     #[test]
     fn sweep_removes_expired_sessions_and_old_temporaries_only() {

@@ -100,6 +100,18 @@ async fn login(
                 .create(address.clone(), form.public.is_some(), bound, now)
                 .map_err(Error::internal)?;
             tracing::info!(user = %address, %client, "webmail: login");
+            // Trash older than the user's setting goes now, off this request.
+            let (state2, who) = (state.clone(), address.clone());
+            actix_web::rt::spawn(async move {
+                match web::block(move || super::folder::purge_trash(&state2, &who)).await {
+                    Ok(Ok(0)) => {}
+                    Ok(Ok(n)) => {
+                        tracing::info!(purged = n, "webmail: old messages in Trash deleted")
+                    }
+                    Ok(Err(e)) => tracing::warn!("webmail: Trash not purged: {e}"),
+                    Err(e) => tracing::warn!("webmail: Trash not purged: {e}"),
+                }
+            });
             Ok(HttpResponse::SeeOther()
                 .insert_header((header::LOCATION, "/"))
                 .append_header((header::SET_COOKIE, secure_cookie(COOKIE, token, None)))

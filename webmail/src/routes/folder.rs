@@ -339,3 +339,27 @@ async fn bulk_action(
         .insert_header((actix_web::http::header::LOCATION, back))
         .finish())
 }
+
+/// Deletes for good what has been in the user's Trash longer than their setting says
+/// (run at login, off the request). Returns how many went.
+pub fn purge_trash(state: &AppState, user: &mta_core::names::Address) -> Result<usize, Error> {
+    let prefs = state.directory.prefs(user)?;
+    if prefs.trash_days == 0 {
+        return Ok(0);
+    }
+    let maildir = Maildir::open(state.directory.maildir(user))?;
+    let Ok(trash) = maildir.folder(&FolderName::parse("Trash")?) else { return Ok(0) };
+    let age = std::time::Duration::from_secs(u64::from(prefs.trash_days) * 86_400);
+    let old = trash.arrived_before(age, std::time::SystemTime::now())?;
+    let mut changes = trash.changes();
+    let mut purged = 0;
+    for file in &old {
+        match changes.delete(file) {
+            Ok(()) => purged += 1,
+            Err(mta_core::maildir::Error::MessageGone(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    changes.commit()?;
+    Ok(purged)
+}

@@ -121,7 +121,13 @@ async fn message_page(
     params: Query<Params>,
 ) -> Result<HttpResponse, Error> {
     let params = params.into_inner();
-    let remote_images = params.images.as_deref() == Some("1");
+    let prefs = {
+        let (directory, address) = (state.directory.clone(), user.session.user.clone());
+        web::block(move || directory.prefs(&address)).await.map_err(Error::internal)??
+    };
+    let remote_images = params.images.as_deref() == Some("1") || prefs.always_show_images;
+    // The user's choice of body, unless this link asks for the other one.
+    let view = params.view.clone().or_else(|| (!prefs.prefer_html).then(|| "text".to_string()));
     let state2 = state.clone();
     let user2 = user.clone();
     let (located, bytes, (previous, next), folders) = web::block(move || -> Result<_, Error> {
@@ -194,7 +200,7 @@ async fn message_page(
             let (body, other) = choose_body(
                 message,
                 &part_list,
-                params.view.as_deref(),
+                view.as_deref(),
                 remote_images,
                 &folder_name,
                 &unique,

@@ -1,19 +1,25 @@
-//! The user's own settings (`prefs.toml`): how folder pages are shown.
+//! The user's own settings (`prefs.toml`) and password. Each section is its own form;
+//! a refused value comes back in the page with the reason, nothing typed lost.
 
-use actix_web::HttpResponse;
-use actix_web::http::header;
+use actix_web::http::{StatusCode, header};
 use actix_web::web::{self, Data, Form, Query, ServiceConfig};
-use maud::Markup;
-use mta_core::accounts::{Prefs, SortField};
+use actix_web::{HttpRequest, HttpResponse};
+use mta_core::accounts::{Login, Prefs, Service, SortField};
 use serde::Deserialize;
 
 use crate::http::{AppState, Error, User};
 use crate::views::layout::Viewer;
-use crate::views::settings;
+use crate::views::settings::{self, Outcome};
+use crate::writing::addresses::check_address;
 
 /// Registers the routes.
 pub fn config(cfg: &mut ServiceConfig) {
-    cfg.route("/settings", web::get().to(settings_page)).route("/settings", web::post().to(save));
+    cfg.route("/settings", web::get().to(settings_page))
+        .route("/settings", web::post().to(save_reading))
+        .route("/settings/identity", web::post().to(save_identity))
+        .route("/settings/password", web::post().to(change_password))
+        .route("/settings/vacation", web::post().to(save_vacation))
+        .route("/settings/trash", web::post().to(save_trash));
 }
 
 #[derive(Debug, Deserialize)]
@@ -21,59 +27,274 @@ struct Saved {
     saved: Option<String>,
 }
 
+async fn load(state: &AppState, user: &User) -> Result<Prefs, Error> {
+    let (directory, address) = (state.directory.clone(), user.session.user.clone());
+    let prefs = web::block(move || directory.prefs(&address)).await.map_err(Error::internal)??;
+    Ok((*prefs).clone())
+}
+
+fn render(user: &User, prefs: &Prefs, outcome: &Outcome, status: StatusCode) -> HttpResponse {
+    let csrf = user.csrf();
+    let viewer = Viewer { user: &user.session.user.to_string(), csrf: &csrf };
+    HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(settings::page(viewer, prefs, outcome).into_string())
+}
+
 async fn settings_page(
     state: Data<AppState>,
     user: User,
     query: Query<Saved>,
-) -> Result<Markup, Error> {
+) -> Result<HttpResponse, Error> {
+    let prefs = load(&state, &user).await?;
+    let saved = query.into_inner().saved.map(|s| match s.as_str() {
+        "identity" => "Name and signature".to_string(),
+        "password" => "New password".to_string(),
+        "vacation" => "Away message".to_string(),
+        "trash" => "Trash setting".to_string(),
+        _ => "Reading settings".to_string(),
+    });
+    Ok(render(&user, &prefs, &Outcome { saved, error: None }, StatusCode::OK))
+}
+
+/// Saves `prefs` (checked) and goes back to the page, or shows why not.
+async fn store(
+    state: &AppState,
+    user: &User,
+    prefs: Prefs,
+    section: &str,
+) -> Result<HttpResponse, Error> {
     let (directory, address) = (state.directory.clone(), user.session.user.clone());
-    let prefs = web::block(move || directory.prefs(&address)).await.map_err(Error::internal)??;
-    let csrf = user.csrf();
-    let viewer = Viewer { user: &user.session.user.to_string(), csrf: &csrf };
-    Ok(settings::page(viewer, &prefs, query.saved.is_some()))
+    let attempt = prefs.clone();
+    let saved = web::block(move || directory.set_prefs(&address, &attempt))
+        .await
+        .map_err(Error::internal)?;
+    match saved {
+        Ok(()) => Ok(HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, format!("/settings?saved={section}")))
+            .finish()),
+        Err(mta_core::accounts::Error::Prefs(why)) => {
+            let outcome = Outcome { saved: None, error: Some(capitalised(&why.to_string())) };
+            Ok(render(user, &prefs, &outcome, StatusCode::BAD_REQUEST))
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
+fn refuse(user: &User, prefs: &Prefs, why: String) -> HttpResponse {
+    render(user, prefs, &Outcome { saved: None, error: Some(why) }, StatusCode::BAD_REQUEST)
 }
 
 #[derive(Debug, Deserialize)]
-struct SettingsForm {
+struct ReadingForm {
     csrf: String,
     page_size: String,
     sort: String,
     dir: String,
+    prefer_html: Option<String>,
+    always_show_images: Option<String>,
 }
 
-async fn save(
+async fn save_reading(
     state: Data<AppState>,
     user: User,
-    form: Form<SettingsForm>,
+    form: Form<ReadingForm>,
 ) -> Result<HttpResponse, Error> {
     user.check_csrf(&form.csrf)?;
-    let page_size = form.page_size.trim().parse::<u16>().map_err(|_| {
-        Error::BadRequest(format!("{:?} is not a number of messages", form.page_size))
-    })?;
-    let sort = SortField::parse(&form.sort).ok_or_else(|| {
-        Error::BadRequest(format!(
-            "cannot sort by {:?}; use date, from, subject or size",
-            form.sort
-        ))
-    })?;
+    let mut prefs = load(&state, &user).await?;
+    let form = form.into_inner();
+    prefs.prefer_html = form.prefer_html.is_some();
+    prefs.always_show_images = form.always_show_images.is_some();
+    let Ok(page_size) = form.page_size.trim().parse::<u16>() else {
+        return Ok(refuse(
+            &user,
+            &prefs,
+            format!("{:?} is not a number of messages", form.page_size),
+        ));
+    };
+    let Some(sort) = SortField::parse(&form.sort) else {
+        return Ok(refuse(
+            &user,
+            &prefs,
+            format!("Cannot sort by {:?}; use date, from, subject or size", form.sort),
+        ));
+    };
     let descending = match form.dir.as_str() {
         "natural" => None,
         "desc" => Some(true),
         "asc" => Some(false),
         other => {
-            return Err(Error::BadRequest(format!(
-                "direction {other:?} is not asc, desc or natural"
-            )));
+            return Ok(refuse(
+                &user,
+                &prefs,
+                format!("Direction {other:?} is not asc, desc or natural"),
+            ));
         }
     };
-    let (directory, address) = (state.directory.clone(), user.session.user.clone());
-    web::block(move || {
-        // Other settings in the file are kept as they are.
-        let mut prefs: Prefs = (*directory.prefs(&address)?).clone();
-        (prefs.page_size, prefs.sort, prefs.descending) = (page_size, sort, descending);
-        directory.set_prefs(&address, &prefs)
-    })
-    .await
-    .map_err(Error::internal)??;
-    Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/settings?saved=1")).finish())
+    (prefs.page_size, prefs.sort, prefs.descending) = (page_size, sort, descending);
+    store(&state, &user, prefs, "reading").await
+}
+
+#[derive(Debug, Deserialize)]
+struct IdentityForm {
+    csrf: String,
+    display_name: String,
+    reply_to: String,
+    signature: String,
+}
+
+async fn save_identity(
+    state: Data<AppState>,
+    user: User,
+    form: Form<IdentityForm>,
+) -> Result<HttpResponse, Error> {
+    user.check_csrf(&form.csrf)?;
+    let mut prefs = load(&state, &user).await?;
+    let form = form.into_inner();
+    prefs.display_name = form.display_name.trim().to_string();
+    prefs.reply_to = form.reply_to.trim().to_string();
+    prefs.signature = form.signature.replace("\r\n", "\n").trim_end().to_string();
+    if !prefs.reply_to.is_empty() {
+        match check_address(&prefs.reply_to) {
+            Ok(address) => prefs.reply_to = address,
+            Err(why) => {
+                let why =
+                    format!("The reply-to address {:?} is not an address: {why}", prefs.reply_to);
+                return Ok(refuse(&user, &prefs, why));
+            }
+        }
+    }
+    store(&state, &user, prefs, "identity").await
+}
+
+#[derive(Deserialize)]
+struct PasswordForm {
+    csrf: String,
+    current: String,
+    new: String,
+    again: String,
+}
+
+async fn change_password(
+    req: HttpRequest,
+    state: Data<AppState>,
+    user: User,
+    form: Form<PasswordForm>,
+) -> Result<HttpResponse, Error> {
+    user.check_csrf(&form.csrf)?;
+    let form = form.into_inner();
+    let prefs = load(&state, &user).await?;
+    let address = user.session.user.clone();
+    let client = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
+    let account = address.to_string();
+    let now = mta_core::queue::now();
+    // The current password is a login: the same limits apply to guessing it here.
+    if let Some(wait) = state.limiter.blocked(&client, &account, now) {
+        return Err(Error::TooManyLogins { retry_after: wait, minutes: wait.div_ceil(60) });
+    }
+    if form.new != form.again {
+        return Ok(refuse(
+            &user,
+            &prefs,
+            "The two new passwords differ; type the same one twice".into(),
+        ));
+    }
+    let directory = state.directory.clone();
+    let (who, current) = (account.clone(), form.current);
+    let checked = web::block(move || directory.login(&who, current.as_bytes(), Service::Webmail))
+        .await
+        .map_err(Error::internal)?
+        .map_err(Error::internal)?;
+    if !matches!(checked, Login::Granted(_)) {
+        state.limiter.failed(&client, &account, now);
+        return Ok(refuse(
+            &user,
+            &prefs,
+            "The current password is not right; nothing was changed".into(),
+        ));
+    }
+    let directory = state.directory.clone();
+    let (who, new) = (address.clone(), form.new);
+    let changed =
+        web::block(move || directory.set_password(&who, &new)).await.map_err(Error::internal)?;
+    match changed {
+        Ok(()) => {}
+        Err(mta_core::accounts::Error::Password(why)) => {
+            return Ok(refuse(&user, &prefs, capitalised(&format!("{why}; nothing was changed"))));
+        }
+        Err(other) => return Err(other.into()),
+    }
+    let (sessions, token) = (state.sessions.clone(), user.token.clone());
+    let ended = web::block(move || sessions.end_others(&address, Some(&token)))
+        .await
+        .map_err(Error::internal)?;
+    tracing::info!(user = %user.session.user, %client, ended, "webmail: password changed; other sessions ended");
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, "/settings?saved=password"))
+        .finish())
+}
+
+#[derive(Debug, Deserialize)]
+struct VacationForm {
+    csrf: String,
+    enabled: Option<String>,
+    from: String,
+    until: String,
+    subject: String,
+    body: String,
+}
+
+async fn save_vacation(
+    state: Data<AppState>,
+    user: User,
+    form: Form<VacationForm>,
+) -> Result<HttpResponse, Error> {
+    user.check_csrf(&form.csrf)?;
+    let mut prefs = load(&state, &user).await?;
+    let form = form.into_inner();
+    let v = &mut prefs.vacation;
+    v.enabled = form.enabled.is_some();
+    v.from = form.from.trim().to_string();
+    v.until = form.until.trim().to_string();
+    v.subject = form.subject.trim().to_string();
+    v.body = form.body.replace("\r\n", "\n").trim_end().to_string();
+    if v.enabled && v.body.trim().is_empty() {
+        return Ok(refuse(
+            &user,
+            &prefs,
+            "Write the message senders will get before turning the away message on".into(),
+        ));
+    }
+    store(&state, &user, prefs, "vacation").await
+}
+
+#[derive(Debug, Deserialize)]
+struct TrashForm {
+    csrf: String,
+    trash_days: String,
+}
+
+async fn save_trash(
+    state: Data<AppState>,
+    user: User,
+    form: Form<TrashForm>,
+) -> Result<HttpResponse, Error> {
+    user.check_csrf(&form.csrf)?;
+    let mut prefs = load(&state, &user).await?;
+    match form.trash_days.trim().parse::<u32>() {
+        Ok(days) => prefs.trash_days = days,
+        Err(_) => {
+            return Ok(refuse(
+                &user,
+                &prefs,
+                format!("{:?} is not a number of days", form.trash_days),
+            ));
+        }
+    }
+    store(&state, &user, prefs, "trash").await
 }

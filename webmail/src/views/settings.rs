@@ -1,30 +1,42 @@
-//! The settings page.
+//! The settings page: one form per section (display, identity, password, vacation,
+//! Trash), each saved on its own.
 
 use maud::{Markup, html};
-use mta_core::accounts::prefs::{MAX_PAGE_SIZE, MIN_PAGE_SIZE};
+use mta_core::accounts::prefs::{MAX_PAGE_SIZE, MAX_SIGNATURE, MAX_VACATION_TEXT, MIN_PAGE_SIZE};
 use mta_core::accounts::{Prefs, SortField};
 
 use super::layout::{self, Viewer};
 
-/// The page; `saved` after a successful save.
-pub fn page(viewer: Viewer<'_>, prefs: &Prefs, saved: bool) -> Markup {
+/// What the page says above the forms.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    /// Saved (which section).
+    pub saved: Option<String>,
+    /// Refused, and why.
+    pub error: Option<String>,
+}
+
+/// The page.
+pub fn page(viewer: Viewer<'_>, prefs: &Prefs, outcome: &Outcome) -> Markup {
     let dir = match prefs.descending {
         None => "natural",
         Some(true) => "desc",
         Some(false) => "asc",
     };
+    let v = &prefs.vacation;
     layout::page(
         "Settings",
         Some(viewer),
         html! {
             h1 { "Settings" }
-            @if saved { p.notice role="status" { "Saved." } }
-            form.settings method="post" action="/settings" {
+            @if let Some(section) = &outcome.saved { p.notice role="status" { (section) " saved." } }
+            @if let Some(error) = &outcome.error { p.error role="alert" { (error) } }
+            form.settings #display method="post" action="/settings" {
                 input type="hidden" name="csrf" value=(viewer.csrf);
                 fieldset {
-                    legend { "Folder pages" }
+                    legend { "Reading" }
                     label { "Messages per page "
-                        input type="number" name="page_size" min=(MIN_PAGE_SIZE) max=(MAX_PAGE_SIZE) value=(prefs.page_size()) required;
+                        input type="number" name="page_size" min=(MIN_PAGE_SIZE) max=(MAX_PAGE_SIZE) value=(prefs.page_size) required;
                     }
                     label { "Sort by "
                         select name="sort" {
@@ -39,6 +51,52 @@ pub fn page(viewer: Viewer<'_>, prefs: &Prefs, saved: bool) -> Markup {
                             option value="desc" selected[dir == "desc"] { "Descending" }
                             option value="asc" selected[dir == "asc"] { "Ascending" }
                         }
+                    }
+                    label.check { input type="checkbox" name="prefer_html" value="1" checked[prefs.prefer_html]; " Show the HTML version of a message when it has one (else its plain text)" }
+                    label.check { input type="checkbox" name="always_show_images" value="1" checked[prefs.always_show_images]; " Load remote images without asking (they tell the sender you opened the message)" }
+                }
+                button type="submit" { "Save reading settings" }
+            }
+            form.settings #identity method="post" action="/settings/identity" {
+                input type="hidden" name="csrf" value=(viewer.csrf);
+                fieldset {
+                    legend { "Your name and signature" }
+                    label { "Name shown with your address " input type="text" name="display_name" value=(prefs.display_name) maxlength="200"; }
+                    label { "Replies go to (empty: your address) " input type="email" name="reply_to" value=(prefs.reply_to) maxlength="200"; }
+                    label { "Signature " textarea name="signature" rows="4" maxlength=(MAX_SIGNATURE) { (prefs.signature) } }
+                }
+                button type="submit" { "Save name and signature" }
+            }
+            form.settings #password method="post" action="/settings/password" {
+                input type="hidden" name="csrf" value=(viewer.csrf);
+                fieldset {
+                    legend { "Password" }
+                    p.hint { "One password for the webmail, sending from a mail program (SMTP) and POP3. Changing it logs out every other session." }
+                    label { "Current password " input type="password" name="current" autocomplete="current-password" required; }
+                    label { "New password " input type="password" name="new" autocomplete="new-password" minlength="8" required; }
+                    label { "New password again " input type="password" name="again" autocomplete="new-password" minlength="8" required; }
+                }
+                button type="submit" { "Change password" }
+            }
+            form.settings #vacation method="post" action="/settings/vacation" {
+                input type="hidden" name="csrf" value=(viewer.csrf);
+                fieldset {
+                    legend { "Away message" }
+                    p.hint { "Answers each sender once a week at most; never mailing lists, automatic mail or bounces." }
+                    label.check { input type="checkbox" name="enabled" value="1" checked[v.enabled]; " Answer mail automatically" }
+                    label { "From (first day) " input type="date" name="from" value=(v.from); }
+                    label { "Until (last day) " input type="date" name="until" value=(v.until); }
+                    label { "Subject (empty: \"Auto:\" and theirs) " input type="text" name="subject" value=(v.subject) maxlength="200"; }
+                    label { "Message " textarea name="body" rows="6" maxlength=(MAX_VACATION_TEXT) { (v.body) } }
+                }
+                button type="submit" { "Save away message" }
+            }
+            form.settings #trash method="post" action="/settings/trash" {
+                input type="hidden" name="csrf" value=(viewer.csrf);
+                fieldset {
+                    legend { "Trash" }
+                    label { "Delete messages in Trash for good after (days; 0: never) "
+                        input type="number" name="trash_days" min="0" max="3650" value=(prefs.trash_days) required;
                     }
                 }
                 button type="submit" { "Save" }
