@@ -4,6 +4,7 @@
 //!
 //! | module       | its one job |
 //! |--------------|-------------|
+//! | [`addressbook`] | contacts and groups in `addressbook.vcf`; vCard and CSV import/export |
 //! | [`cli`]      | the command line: arguments and dispatch to a command |
 //! | [`commands`] | one module per command (`mailroom serve`, `index`, `domain`, …) |
 //! | [`config`]   | `mailroom.toml`: every key and its default |
@@ -16,6 +17,7 @@
 //!
 //! The webmail reads Maildirs directly through the `maildir` crate and its header index.
 
+pub mod addressbook;
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -21,6 +21,7 @@ use tokio::io::AsyncWriteExt;
 
 use super::folder::encode;
 use super::message::{locate, read};
+use crate::addressbook::AddressBook;
 use crate::http::{AppState, Error, User};
 use crate::views::compose::{self, ComposePage};
 use crate::views::layout::Viewer;
@@ -267,6 +268,9 @@ fn show(
         error,
         notice,
         limits: (MAX_FILE, MAX_TOTAL),
+        suggestions: AddressBook::load(&user_dir(state, user))
+            .map(|b| b.suggestions())
+            .unwrap_or_default(),
     };
     let csrf = user.csrf();
     let viewer = Viewer { user: &address.to_string(), csrf: &csrf };
@@ -448,6 +452,11 @@ async fn post(
     }
     match action.as_str() {
         "" | "attach" => Ok(see_other(&here)),
+        "pick-to" | "pick-cc" | "pick-bcc" => Ok(see_other(&format!(
+            "/addressbook/pick?c={}&field={}",
+            spool.id,
+            &action["pick-".len()..]
+        ))),
         "discard" => {
             web::block(move || spool.discard()).await.map_err(Error::internal)?;
             Ok(see_other("/"))
@@ -554,7 +563,18 @@ fn outgoing(
             }
         }
     };
-    let (to, cc, bcc) = (field("To", &s.to)?, field("Cc", &s.cc)?, field("Bcc", &s.bcc)?);
+    // A line break anywhere is refused as typed, before anything is expanded or trimmed.
+    for (name, text) in [("To", &s.to), ("Cc", &s.cc), ("Bcc", &s.bcc), ("Subject", &s.subject)] {
+        check_header_text(name, text).map_err(SendFailure::fix)?;
+    }
+    // Nicknames from the address book (a group's, a contact's) stand for their addresses.
+    let book = AddressBook::load(&state.directory.data().user(&user.domain, &user.local))
+        .unwrap_or_default();
+    let (to, cc, bcc) = (
+        field("To", &book.expand_field(&s.to))?,
+        field("Cc", &book.expand_field(&s.cc))?,
+        field("Bcc", &book.expand_field(&s.bcc))?,
+    );
     check_header_text("Subject", &s.subject).map_err(SendFailure::fix)?;
     let recipients: Vec<String> =
         to.iter().chain(&cc).chain(&bcc).map(|m| m.address.clone()).collect();

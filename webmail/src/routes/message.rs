@@ -36,6 +36,7 @@ struct Params {
     headers: Option<String>,
     p: Option<usize>,
     cid: Option<String>,
+    notice: Option<String>,
 }
 
 /// The folder and message a request names, checked (also for replies and forwards).
@@ -120,7 +121,8 @@ async fn message_page(
     user: User,
     params: Query<Params>,
 ) -> Result<HttpResponse, Error> {
-    let params = params.into_inner();
+    let mut params = params.into_inner();
+    let notice = params.notice.take();
     let prefs = {
         let (directory, address) = (state.directory.clone(), user.session.user.clone());
         web::block(move || directory.prefs(&address)).await.map_err(Error::internal)??
@@ -243,6 +245,11 @@ async fn message_page(
         links,
         folders: folders.into_iter().filter(|f| *f != folder_name).collect(),
         ids: (folder_name.clone(), unique.clone()),
+        sender: parsed.as_ref().and_then(|m| m.from()).and_then(|a| a.first()).and_then(|a| {
+            Some((a.name().unwrap_or_default().to_string(), a.address()?.to_string()))
+        }),
+        here: message_href(&folder_name, &unique, &[]),
+        notice: notice.map(|n| n.chars().take(200).collect()),
     };
     let csrf = user.csrf();
     let viewer = Viewer { user: &user.session.user.to_string(), csrf: &csrf };

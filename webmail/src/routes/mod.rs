@@ -1,5 +1,6 @@
 //! The routes, grouped by area; each area's `config` registers its own.
 
+pub mod addressbook;
 pub mod assets;
 pub mod auth;
 pub mod compose;
@@ -12,6 +13,7 @@ use actix_web::web::ServiceConfig;
 /// Every route of the HTTPS app.
 pub fn config(cfg: &mut ServiceConfig) {
     cfg.configure(assets::config)
+        .configure(addressbook::config)
         .configure(auth::config)
         .configure(compose::config)
         .configure(folder::config)

@@ -22,6 +22,8 @@ pub struct ComposePage<'a> {
     pub notice: Option<String>,
     /// Largest attachment, and all of them together, in bytes.
     pub limits: (u64, u64),
+    /// Address book entries, offered as one types (a datalist: no script).
+    pub suggestions: Vec<String>,
 }
 
 /// The page.
@@ -49,10 +51,26 @@ pub fn page(viewer: Viewer<'_>, p: &ComposePage<'_>) -> Markup {
                         }
                     }
                 }
-                label { span { "To" } input type="text" name="to" value=(s.to) autocomplete="off" spellcheck="false"; }
-                label { span { "Cc" } input type="text" name="cc" value=(s.cc) autocomplete="off" spellcheck="false"; }
-                label { span { "Bcc" } input type="text" name="bcc" value=(s.bcc) autocomplete="off" spellcheck="false"; }
+                label { span { "To" }
+                    span.recipients {
+                        input type="text" name="to" value=(s.to) autocomplete="off" spellcheck="false" list="contacts";
+                        button type="submit" name="action" value="pick-to" title="Choose from the address book" { "…" }
+                    }
+                }
+                label { span { "Cc" }
+                    span.recipients {
+                        input type="text" name="cc" value=(s.cc) autocomplete="off" spellcheck="false" list="contacts";
+                        button type="submit" name="action" value="pick-cc" title="Choose from the address book" { "…" }
+                    }
+                }
+                label { span { "Bcc" }
+                    span.recipients {
+                        input type="text" name="bcc" value=(s.bcc) autocomplete="off" spellcheck="false" list="contacts";
+                        button type="submit" name="action" value="pick-bcc" title="Choose from the address book" { "…" }
+                    }
+                }
                 label { span { "Subject" } input type="text" name="subject" value=(s.subject) maxlength="900"; }
+                datalist #contacts { @for s in &p.suggestions { option value=(s) {} } }
                 label.body { span.visually-hidden { "Message" } textarea name="body" rows="18" { (s.body) } }
                 @if !s.attachments.is_empty() {
                     ul.attachments {

@@ -27,6 +27,7 @@ pub fn page(title: &str, viewer: Option<Viewer<'_>>, body: Markup) -> Markup {
                     a.brand href="/" { "Mailroom" }
                     @if let Some(v) = viewer {
                         a href="/compose" { "Write" }
+                        a href="/addressbook" { "Contacts" }
                         span.user { (v.user) }
                         a href="/settings" { "Settings" }
                         form.logout method="post" action="/logout" {

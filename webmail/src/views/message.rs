@@ -45,6 +45,12 @@ pub struct MessagePage<'a> {
     pub folders: Vec<String>,
     /// The form fields naming this message.
     pub ids: (String, String),
+    /// The sender's name and address, for "add to the address book".
+    pub sender: Option<(String, String)>,
+    /// This page's own link (to come back to after adding the sender).
+    pub here: String,
+    /// What an action just did.
+    pub notice: Option<String>,
 }
 
 /// The links of a message page.
@@ -84,9 +90,24 @@ pub fn page(viewer: Viewer<'_>, p: &MessagePage<'_>) -> Markup {
                 @if let Some(next) = &p.links.next { " · " a href=(next) rel="next" { "Next ›" } }
             }
             h1.subject { (title) }
+            @if let Some(notice) = &p.notice { p.notice role="status" { (notice) } }
             table.headers {
                 @for (name, value) in &p.headers {
-                    tr { th { (name) } td { (value) } }
+                    tr {
+                        th { (name) }
+                        td {
+                            (value)
+                            @if *name == "From" && let Some((sender_name, address)) = &p.sender {
+                                form.quick-add method="post" action="/addressbook/quick-add" {
+                                    input type="hidden" name="csrf" value=(viewer.csrf);
+                                    input type="hidden" name="name" value=(sender_name);
+                                    input type="hidden" name="address" value=(address);
+                                    input type="hidden" name="back" value=(p.here);
+                                    button type="submit" { "Add to contacts" }
+                                }
+                            }
+                        }
+                    }
                 }
             }
             form.actions method="post" action="/message/action" {

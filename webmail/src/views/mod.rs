@@ -2,6 +2,7 @@
 //!
 //! Everything is escaped by maud; a `PreEscaped` carries a `// XSS-safety:` comment.
 
+pub mod addressbook;
 pub mod compose;
 pub mod error;
 pub mod folder;
