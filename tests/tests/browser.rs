@@ -322,6 +322,20 @@ fn two_users_write_to_each_other_in_chromium() {
     assert_eq!(id_of(&headers, "In-Reply-To"), Some(message_id.clone()), "In-Reply-To");
     assert_eq!(id_of(&headers, "References"), Some(message_id), "References");
 
+    // Demo keeps Bob in the address book from the message, and writes to him from there.
+    b.goto("/folder?f=INBOX");
+    b.click("td.subject a");
+    b.click("form.quick-add button");
+    assert!(b.text("p.notice").contains("is now in your address book"), "{}", b.source());
+    b.click("header.bar a[href='/addressbook']");
+    assert!(b.text("table.contacts").contains(BOB));
+    b.screenshot("address-book");
+    b.click("table.contacts td a[href^='/compose?to=']");
+    let to = b.eval("return document.querySelector('input[name=to]').value");
+    assert!(to.as_str().is_some_and(|t| t.contains(BOB)), "{to}");
+    b.goto("/settings");
+    b.screenshot("settings");
+
     // A draft survives logging out.
     b.goto("/compose");
     b.fill("input[name=to]", "someone@elsewhere.example");

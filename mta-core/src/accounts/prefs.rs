@@ -77,6 +77,9 @@ pub struct Prefs {
     pub reply_to: String,
     /// Appended to new messages and replies, after a `-- ` line.
     pub signature: String,
+    /// Where a reply's text goes: below the quoted message (the Internet's custom) or
+    /// above it.
+    pub reply_above: bool,
     /// Show the HTML version of a message when it has both (else the plain text).
     pub prefer_html: bool,
     /// Load remote images in HTML mail without asking (off: a click per message).
@@ -158,6 +161,7 @@ impl Default for Prefs {
             display_name: String::new(),
             reply_to: String::new(),
             signature: String::new(),
+            reply_above: false,
             prefer_html: true,
             always_show_images: false,
             trash_days: 30,

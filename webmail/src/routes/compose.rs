@@ -158,8 +158,9 @@ fn begin(state: &AppState, user: &User, query: &Start) -> Result<String, Error> 
                 folder: located.name.to_string(),
                 unique: located.file.unique().to_string(),
             };
-            let fields = start::reply(&message, at, how, &from, &own, &prefs.signature)
-                .map_err(Error::BadRequest)?;
+            let fields =
+                start::reply(&message, at, how, &from, &own, &prefs.signature, prefs.reply_above)
+                    .map_err(Error::BadRequest)?;
             (fields, Vec::new())
         }
         (None, Some(how), None, Some(m)) => {

@@ -146,6 +146,7 @@ struct IdentityForm {
     display_name: String,
     reply_to: String,
     signature: String,
+    reply_above: Option<String>,
 }
 
 async fn save_identity(
@@ -159,6 +160,7 @@ async fn save_identity(
     prefs.display_name = form.display_name.trim().to_string();
     prefs.reply_to = form.reply_to.trim().to_string();
     prefs.signature = form.signature.replace("\r\n", "\n").trim_end().to_string();
+    prefs.reply_above = form.reply_above.is_some();
     if !prefs.reply_to.is_empty() {
         match check_address(&prefs.reply_to) {
             Ok(address) => prefs.reply_to = address,

@@ -64,6 +64,7 @@ pub fn page(viewer: Viewer<'_>, prefs: &Prefs, outcome: &Outcome) -> Markup {
                     label { "Name shown with your address " input type="text" name="display_name" value=(prefs.display_name) maxlength="200"; }
                     label { "Replies go to (empty: your address) " input type="email" name="reply_to" value=(prefs.reply_to) maxlength="200"; }
                     label { "Signature " textarea name="signature" rows="4" maxlength=(MAX_SIGNATURE) { (prefs.signature) } }
+                    label.check { input type="checkbox" name="reply_above" value="1" checked[prefs.reply_above]; " Write replies above the quoted message (else below it)" }
                 }
                 button type="submit" { "Save name and signature" }
             }

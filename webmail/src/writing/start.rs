@@ -112,6 +112,7 @@ pub fn reply(
     from: &str,
     own: &[String],
     signature: &str,
+    above: bool,
 ) -> Result<State, String> {
     let author = if original.reply_to().is_some() {
         mailboxes(original.reply_to())
@@ -177,11 +178,20 @@ pub fn reply(
         to: join(&to),
         cc: join(&cc),
         subject: prefixed("Re:", original.subject().unwrap_or_default()),
-        body: format!(
-            "{attribution}\n{}\n\n{}",
-            quote(&text_of(original)),
-            signature_block(signature).trim_start_matches('\n')
-        ),
+        body: if above {
+            // Room to write first, the signature, then what is answered.
+            format!(
+                "\n{}\n\n{attribution}\n{}",
+                signature_block(signature),
+                quote(&text_of(original))
+            )
+        } else {
+            format!(
+                "{attribution}\n{}\n\n{}",
+                quote(&text_of(original)),
+                signature_block(signature).trim_start_matches('\n')
+            )
+        },
         in_reply_to: original.message_id().map(str::to_string),
         references,
         original: Some((at, Marks::Answered)),
@@ -318,7 +328,8 @@ mod tests {
     fn replies_go_to_the_right_people_with_the_thread() {
         let m = MessageParser::default().parse(ORIGINAL.as_bytes()).expect("parses");
         let own = vec!["me@example.org".to_string()];
-        let one = reply(&m, at(), ReplyTo::Sender, "me@example.org", &own, "Me").expect("reply");
+        let one =
+            reply(&m, at(), ReplyTo::Sender, "me@example.org", &own, "Me", false).expect("reply");
         assert_eq!(one.to, "ann.replies@x.example");
         assert_eq!(one.subject, "Re: plans");
         assert_eq!(one.in_reply_to.as_deref(), Some("m2@x.example"));
@@ -326,15 +337,20 @@ mod tests {
         assert!(one.body.starts_with("On Thu, 3 Dec 2026 10:00:00 +0000, Ann wrote:\n> Let us meet on Friday.\n>> earlier"), "{}", one.body);
         assert!(one.body.ends_with("\n-- \nMe"), "{}", one.body);
         assert_eq!(one.original, Some((at(), Marks::Answered)));
-        let all = reply(&m, at(), ReplyTo::All, "me@example.org", &own, "").expect("reply all");
+        let all =
+            reply(&m, at(), ReplyTo::All, "me@example.org", &own, "", false).expect("reply all");
         assert_eq!(all.to, "ann.replies@x.example, Bob <bob@x.example>");
         assert_eq!(all.cc, "carol@x.example", "the user's own address, in any case, left out");
-        let list = reply(&m, at(), ReplyTo::List, "me@example.org", &own, "").expect("list");
+        let list = reply(&m, at(), ReplyTo::List, "me@example.org", &own, "", false).expect("list");
         assert_eq!(list.to, "plans@lists.example");
         let plain = MessageParser::default()
             .parse(b"From: a@x.example\r\nSubject: s\r\n\r\nhi".as_slice())
             .expect("p");
-        assert!(reply(&plain, at(), ReplyTo::List, "me@example.org", &own, "").is_err());
+        assert!(reply(&plain, at(), ReplyTo::List, "me@example.org", &own, "", false).is_err());
+        let above =
+            reply(&m, at(), ReplyTo::Sender, "me@example.org", &own, "Me", true).expect("reply");
+        assert!(above.body.starts_with("\n\n\n-- \nMe\n\nOn Thu"), "{:?}", above.body);
+        assert!(above.body.ends_with("> Let us meet on Friday.\n>> earlier"), "{:?}", above.body);
     }
 
     #[test]
