@@ -364,4 +364,34 @@ fn bad_forms_are_refused_clearly_and_lose_nothing() {
     assert_eq!(demo.get("/compose?reply=sender&f=INBOX&m=..%2Fx").status, 400);
     assert_eq!(demo.get("/compose?to=a%0d%0aBcc:%20x@y.example").status, 400);
     assert_eq!(server.queued(), 0);
+
+    // The queue cannot be written (its tmp/ is not a directory): the failure is shown,
+    // the message goes to Drafts, and it is sent once the queue is back.
+    let hosts: Vec<_> =
+        std::fs::read_dir(server.data.join("queue")).expect("queue").flatten().collect();
+    let tmp = hosts[0].path().join("tmp");
+    std::fs::rename(&tmp, tmp.with_extension("aside")).expect("aside");
+    std::fs::write(&tmp, "in the way").expect("a file in the way");
+    let r = send(good("subject", "queue trouble"));
+    assert_eq!(r.status, 503, "{}", r.body);
+    assert!(
+        r.body.contains(
+            "Not sent: the mail queue could not be written; nothing was sent, try again later."
+        ),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("The message is saved in Drafts."), "{}", r.body);
+    assert!(r.body.contains("typed text that must survive"));
+    assert!(demo.get("/folder?f=Drafts").body.contains("queue trouble"), "the draft is kept");
+    std::fs::remove_file(&tmp).expect("remove");
+    std::fs::rename(tmp.with_extension("aside"), &tmp).expect("back");
+    let r = send(good("subject", "queue trouble"));
+    assert_eq!(r.status, 303, "{}", r.body);
+    wait_for("the delivery", Duration::from_secs(20), || server.inbox(BOB).len() == 1);
+    assert!(
+        demo.get("/folder?f=Drafts").body.contains("This folder is empty."),
+        "the draft went with the send"
+    );
+    wait_for("the queue to empty", Duration::from_secs(20), || server.queued() == 0);
 }
