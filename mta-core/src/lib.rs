@@ -10,6 +10,7 @@
 //! | module       | its one job |
 //! |--------------|-------------|
 //! | [`names`]    | the grammar of domains, local parts and addresses |
+//! | [`conn`]     | a client connection, plain or TLS, and its line framing (SMTP, POP3) |
 //! | [`datadir`]  | where every file of the data directory lives; atomic replacement |
 //! | [`accounts`] | virtual domains, users, aliases, logins and recipient resolution |
 //! | [`queue`]    | the crash-proof queue: enqueue, status per recipient, scheduler, bounces |
@@ -22,6 +23,7 @@
 //! calls it and nothing else writes into a mailbox.
 
 pub mod accounts;
+pub mod conn;
 pub mod datadir;
 pub mod deliver;
 pub mod names;

@@ -10,7 +10,8 @@ use mta_core::accounts::Destination;
 use mta_core::names::Address;
 use mta_core::smtp::SmtpConfig;
 use mta_core::smtp::session::{Action, Backend, DataOutcome, Port, RcptCheck, Session};
-use mta_core::smtp::wire::{Line, LineBuffer};
+use mta_core::conn::{Line, LineBuffer};
+use mta_core::smtp::wire::MAX_LINE;
 
 struct Local;
 
@@ -29,7 +30,7 @@ fuzz_target!(|data: &[u8]| {
     for port in [Port::Mx, Port::Submission] {
         let config = SmtpConfig { hostname: "mx.test".into(), ..SmtpConfig::default() };
         let mut session = Session::new(config, port, IpAddr::V4(Ipv4Addr::LOCALHOST), true);
-        let mut lines = LineBuffer::default();
+        let mut lines = LineBuffer::new(MAX_LINE);
         lines.push(data);
         while let Some(line) = lines.next_line() {
             let action = match line {

@@ -4,12 +4,10 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tokio_rustls::TlsAcceptor;
@@ -17,8 +15,9 @@ use tokio_rustls::TlsAcceptor;
 use super::SmtpConfig;
 use super::reply::Reply;
 use super::session::{Action, Backend, DataOutcome, Port, RcptCheck, Session};
-use super::wire::{DataDecoder, DataEvent, Line, LineBuffer};
+use super::wire::{DataDecoder, DataEvent, MAX_LINE};
 use crate::accounts::{Destination, Directory, Resolution, Service};
+use crate::conn::{Conn, Line, LineBuffer};
 use crate::names::RemoteAddress;
 use crate::queue::{self, Queue, scheduler};
 
@@ -118,65 +117,6 @@ pub async fn serve(
     let _ = slots.acquire_many(shared.config.max_connections as u32).await;
 }
 
-/// A connection, in the clear or over TLS (STARTTLS swaps one for the other).
-enum Conn {
-    Plain(TcpStream),
-    Tls(Box<tokio_rustls::server::TlsStream<TcpStream>>),
-    Closed,
-}
-
-impl AsyncRead for Conn {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Conn::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            Conn::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
-            Conn::Closed => Poll::Ready(Ok(())),
-        }
-    }
-}
-
-impl AsyncWrite for Conn {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Conn::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            Conn::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
-            Conn::Closed => Poll::Ready(Err(io::ErrorKind::NotConnected.into())),
-        }
-    }
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Conn::Plain(s) => Pin::new(s).poll_flush(cx),
-            Conn::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
-            Conn::Closed => Poll::Ready(Ok(())),
-        }
-    }
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Conn::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            Conn::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
-            Conn::Closed => Poll::Ready(Ok(())),
-        }
-    }
-}
-
-impl Conn {
-    async fn upgrade(&mut self, acceptor: &TlsAcceptor) -> io::Result<()> {
-        let Conn::Plain(tcp) = std::mem::replace(self, Conn::Closed) else {
-            return Err(io::Error::other("TLS is already active"));
-        };
-        *self = Conn::Tls(Box::new(acceptor.accept(tcp).await?));
-        Ok(())
-    }
-}
-
 /// Read buffer per connection; with the line buffer and the queue file's write buffer
 /// this bounds a session's memory (about 100 KiB, whatever the client sends).
 const READ_BUF: usize = 16 * 1024;
@@ -241,7 +181,7 @@ async fn session(
     let mut driver = Driver {
         conn: Conn::Plain(stream),
         buf: vec![0; READ_BUF],
-        lines: LineBuffer::default(),
+        lines: LineBuffer::new(MAX_LINE),
         out: Vec::with_capacity(1024),
         shared,
         deadline: Instant::now() + Duration::from_secs(shared.config.max_session_secs),

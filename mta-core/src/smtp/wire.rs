@@ -1,5 +1,6 @@
-//! Bytes to SMTP units, sans-IO: command lines ([`LineBuffer`]) and the message of DATA
-//! ([`DataDecoder`]). Both are bounded and fed whatever the socket delivered.
+//! Bytes to SMTP units, sans-IO: the bound of command lines (split by
+//! [`crate::conn::LineBuffer`]) and the message of DATA ([`DataDecoder`]), bounded and
+//! fed whatever the socket delivered.
 //!
 //! DATA ends only at `<CR><LF>.<CR><LF>`. A CR not followed by LF, or an LF not preceded
 //! by CR, anywhere in the message is refused: that is how SMTP smuggling is stopped
@@ -11,69 +12,6 @@ use memchr::memchr2;
 /// Longest command line accepted, CRLF included (RFC 5321 says 512; extensions and
 /// AUTH initial responses need more; RFC 4954 allows 12,288 for AUTH).
 pub const MAX_LINE: usize = 12_288;
-
-/// What the line buffer found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Line {
-    /// A line without its line ending.
-    Complete(Vec<u8>),
-    /// A line longer than the bound; its bytes were dropped up to its end.
-    TooLong,
-}
-
-/// Splits a command stream into lines, holding at most [`MAX_LINE`] bytes of a line.
-#[derive(Debug, Default)]
-pub struct LineBuffer {
-    buf: Vec<u8>,
-    /// Inside an over-long line: dropping bytes until its LF.
-    skipping: bool,
-}
-
-impl LineBuffer {
-    /// Appends bytes read from the socket.
-    pub fn push(&mut self, bytes: &[u8]) {
-        self.buf.extend_from_slice(bytes);
-    }
-
-    /// The next complete line, if one is buffered. `LF` or `CRLF` ends a line (commands
-    /// are lenient; DATA is not).
-    pub fn next_line(&mut self) -> Option<Line> {
-        let Some(pos) = memchr::memchr(b'\n', &self.buf) else {
-            if self.buf.len() > MAX_LINE {
-                self.buf.clear();
-                self.skipping = true;
-            }
-            return None;
-        };
-        let mut line: Vec<u8> = self.buf.drain(..=pos).collect();
-        if std::mem::take(&mut self.skipping) || line.len() > MAX_LINE {
-            return Some(Line::TooLong);
-        }
-        line.pop();
-        if line.last() == Some(&b'\r') {
-            line.pop();
-        }
-        Some(Line::Complete(line))
-    }
-
-    /// Whether bytes of an unfinished line are waiting.
-    pub fn has_pending(&self) -> bool {
-        !self.buf.is_empty()
-    }
-
-    /// Drops everything buffered (after STARTTLS: plaintext pipelined behind it must not
-    /// be read as if it came over TLS).
-    pub fn clear(&mut self) {
-        self.buf.clear();
-        self.skipping = false;
-    }
-
-    /// Takes what is buffered (the start of DATA's message, when a client pipelined it).
-    pub fn take(&mut self) -> Vec<u8> {
-        self.skipping = false;
-        std::mem::take(&mut self.buf)
-    }
-}
 
 /// What feeding DATA bytes led to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -269,23 +207,5 @@ mod tests {
                 assert_eq!(event, DataEvent::BareNewline, "{fake:?} in pieces of {piece}");
             }
         }
-    }
-
-    #[test]
-    fn lines_are_bounded_and_cleared() {
-        let mut lines = LineBuffer::default();
-        lines.push(b"EHLO a\r\nNOOP\n");
-        assert_eq!(lines.next_line(), Some(Line::Complete(b"EHLO a".to_vec())));
-        assert_eq!(lines.next_line(), Some(Line::Complete(b"NOOP".to_vec())));
-        assert_eq!(lines.next_line(), None);
-        lines.push(&vec![b'x'; MAX_LINE + 10]);
-        assert_eq!(lines.next_line(), None);
-        assert!(!lines.has_pending(), "an over-long line is not held");
-        lines.push(b"yyy\r\nQUIT\r\n");
-        assert_eq!(lines.next_line(), Some(Line::TooLong));
-        assert_eq!(lines.next_line(), Some(Line::Complete(b"QUIT".to_vec())));
-        lines.push(b"RSET\r\n");
-        lines.clear();
-        assert_eq!(lines.next_line(), None);
     }
 }
