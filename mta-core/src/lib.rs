@@ -16,6 +16,7 @@
 //! | [`queue`]    | the crash-proof queue: enqueue, status per recipient, scheduler, bounces |
 //! | [`deliver`]  | delivery of queued messages: local (Maildir); remote comes later |
 //! | [`smtp`]     | the SMTP server: wire framing, the session state machine, the driver |
+//! | [`pop3`]     | the POP3 server over the same Maildirs and passwords |
 //! | [`submit`]   | submission from inside the process (the webmail's Send), with SMTP's checks |
 //! | [`tls`]      | the server certificate: configured, or self-signed on first run |
 //!
@@ -27,6 +28,7 @@ pub mod conn;
 pub mod datadir;
 pub mod deliver;
 pub mod names;
+pub mod pop3;
 pub mod queue;
 pub mod smtp;
 pub mod submit;

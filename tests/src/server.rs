@@ -36,6 +36,10 @@ pub struct Server {
     pub https: SocketAddr,
     /// Plain HTTP (redirects).
     pub http: SocketAddr,
+    /// POP3 (STLS).
+    pub pop3: SocketAddr,
+    /// POP3 over TLS.
+    pub pop3s: SocketAddr,
     /// What `serve` printed at start.
     pub banner: String,
 }
@@ -47,14 +51,15 @@ impl Server {
     /// server binds it, so no other process can take it in between.
     pub fn start(data: &Path, extra: &str) -> Server {
         std::fs::create_dir_all(data).expect("data dir");
-        let listen = |ports: [u16; 5]| {
+        let listen = |ports: [u16; 7]| {
             format!(
                 "[listen]\nsmtp = \"127.0.0.1:{}\"\nsubmission = \"127.0.0.1:{}\"\n\
-                 submissions = \"127.0.0.1:{}\"\nhttps = \"127.0.0.1:{}\"\nhttp = \"127.0.0.1:{}\"\n{extra}\n",
-                ports[0], ports[1], ports[2], ports[3], ports[4]
+                 submissions = \"127.0.0.1:{}\"\nhttps = \"127.0.0.1:{}\"\nhttp = \"127.0.0.1:{}\"\n\
+                 pop3 = \"127.0.0.1:{}\"\npop3s = \"127.0.0.1:{}\"\n{extra}\n",
+                ports[0], ports[1], ports[2], ports[3], ports[4], ports[5], ports[6]
             )
         };
-        std::fs::write(data.join("mailroom.toml"), listen([0; 5])).expect("config");
+        std::fs::write(data.join("mailroom.toml"), listen([0; 7])).expect("config");
         let unbound = SocketAddr::from(([127, 0, 0, 1], 0));
         let mut server = Server {
             child: None,
@@ -64,11 +69,21 @@ impl Server {
             submissions: unbound,
             https: unbound,
             http: unbound,
+            pop3: unbound,
+            pop3s: unbound,
             banner: String::new(),
         };
         server.spawn();
-        let ports = [server.smtp, server.submission, server.submissions, server.https, server.http]
-            .map(|a| a.port());
+        let ports = [
+            server.smtp,
+            server.submission,
+            server.submissions,
+            server.https,
+            server.http,
+            server.pop3,
+            server.pop3s,
+        ]
+        .map(|a| a.port());
         std::fs::write(data.join("mailroom.toml"), listen(ports)).expect("config");
         server
     }
@@ -89,6 +104,8 @@ impl Server {
                 "submissions" => self.submissions = address,
                 "https" => self.https = address,
                 "http" => self.http = address,
+                "pop3" => self.pop3 = address,
+                "pop3s" => self.pop3s = address,
                 _ => {}
             }
         }

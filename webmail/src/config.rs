@@ -8,6 +8,8 @@
 //! submissions = "127.0.0.1:2465"
 //! https = "127.0.0.1:8443"  # the webmail
 //! http = "127.0.0.1:8080"   # only redirects to https
+//! pop3 = "127.0.0.1:2110"   # STLS, then USER/PASS or AUTH PLAIN
+//! pop3s = "127.0.0.1:2995"  # implicit TLS
 //!
 //! [tls]                     # both, or neither (then tls/ holds a self-signed pair)
 //! cert = "/etc/ssl/mail.pem"
@@ -41,6 +43,8 @@ pub struct Config {
     pub tls: Tls,
     /// SMTP bounds and names.
     pub smtp: SmtpConfig,
+    /// POP3 bounds.
+    pub pop3: mta_core::pop3::Pop3Config,
     /// Web sessions.
     pub web: Web,
     /// The public demo account.
@@ -61,6 +65,10 @@ pub struct Listen {
     pub https: String,
     /// Plain HTTP, answering only with a redirect to HTTPS (80 in production).
     pub http: String,
+    /// POP3 with STLS (110 in production).
+    pub pop3: String,
+    /// POP3 over implicit TLS (995 in production).
+    pub pop3s: String,
 }
 
 impl Default for Listen {
@@ -71,6 +79,8 @@ impl Default for Listen {
             submissions: "127.0.0.1:2465".into(),
             https: "127.0.0.1:8443".into(),
             http: "127.0.0.1:8080".into(),
+            pop3: "127.0.0.1:2110".into(),
+            pop3s: "127.0.0.1:2995".into(),
         }
     }
 }

@@ -86,6 +86,24 @@ pub fn run(data: &Path) -> anyhow::Result<()> {
             lines.push(format!("  {key:<12} smtp://{bound}  ({what})"));
             listeners.push(tokio::spawn(server::serve(listener, port, Arc::clone(&shared), shutdown.clone())));
         }
+        let pop3 = Arc::new(mta_core::pop3::server::Shared {
+            directory: Arc::clone(&shared.directory),
+            tls: shared.tls.clone(),
+            config: config.pop3.clone(),
+        });
+        for (key, value, implicit, what) in [
+            ("pop3", &config.listen.pop3, false, "POP3: STLS, then login"),
+            ("pop3s", &config.listen.pop3s, true, "POP3 over TLS"),
+        ] {
+            let Some(address) = config::listen_address(key, value)? else {
+                lines.push(format!("  {key:<12} off"));
+                continue;
+            };
+            let listener = bind(address).await.with_context(|| format!("[listen] {key} = {address}"))?;
+            let bound = listener.local_addr()?;
+            lines.push(format!("  {key:<12} {key}://{bound}  ({what})"));
+            listeners.push(tokio::spawn(mta_core::pop3::server::serve(listener, implicit, Arc::clone(&pop3), shutdown.clone())));
+        }
         let https = config::listen_address("https", &config.listen.https)?;
         let http = config::listen_address("http", &config.listen.http)?;
         let web = crate::http::start(web_state, https, http, &tls).context("[listen] https/http")?;
