@@ -97,7 +97,11 @@ impl Submitter {
 
     /// Resolves the recipients as SMTP would after AUTH: each one, with the first
     /// refusal as the error.
-    pub fn resolve(&self, recipients: &[String]) -> Result<Vec<Recipient>, SubmitError> {
+    pub fn resolve(
+        &self,
+        sender: &str,
+        recipients: &[String],
+    ) -> Result<Vec<Recipient>, SubmitError> {
         if recipients.is_empty() {
             return Err(SubmitError::NoRecipients);
         }
@@ -109,16 +113,23 @@ impl Submitter {
                 reason: reason.to_string(),
                 temporary,
             };
-            let destinations: Vec<Destination> = match backend.check_recipient(address, true) {
-                RcptCheck::Accept(d) => d,
-                RcptCheck::Unknown => return Err(refuse("no such user here", false)),
-                RcptCheck::OverQuota => {
-                    return Err(refuse("that mailbox is full; try again later", true));
-                }
-                RcptCheck::Invalid(why) => return Err(refuse(&why, false)),
-                RcptCheck::TempFail(why) => return Err(refuse(&why, true)),
-                RcptCheck::RelayDenied => return Err(refuse("relaying denied", false)),
-            };
+            let destinations: Vec<Destination> =
+                match backend.check_recipient(address, true, sender) {
+                    RcptCheck::Accept(d) => d,
+                    RcptCheck::Unknown => return Err(refuse("no such user here", false)),
+                    RcptCheck::OverQuota => {
+                        return Err(refuse("that mailbox is full; try again later", true));
+                    }
+                    RcptCheck::Invalid(why) => return Err(refuse(&why, false)),
+                    RcptCheck::TempFail(why) => return Err(refuse(&why, true)),
+                    RcptCheck::RelayDenied => return Err(refuse("relaying denied", false)),
+                    RcptCheck::Refused(why) => {
+                        return Err(refuse(
+                            &format!("refused by the recipient's spam policy ({why})"),
+                            false,
+                        ));
+                    }
+                };
             for destination in destinations {
                 if !out.iter().any(|r| r.destination == destination) {
                     out.push(Recipient { destination, original: address.clone() });
@@ -146,7 +157,7 @@ impl Submitter {
         if !self.own_addresses(user).contains(from) {
             return Err(SubmitError::NotYourAddress(from.to_string()));
         }
-        let recipients = self.resolve(recipients)?;
+        let recipients = self.resolve(&from.to_string(), recipients)?;
         let now = queue::now();
         let envelope = Envelope {
             sender: from.to_string(),

@@ -108,7 +108,7 @@ fn limits_quota_and_services_are_enforced() {
         max_aliases: 1,
         default_quota: 1000,
         max_quota: 5000,
-        catch_all: None,
+        ..DomainConfig::default()
     };
     directory.add_domain(&small, &config).expect("add");
     assert!(matches!(directory.add_domain(&small, &config), Err(Error::DomainExists(_))));
@@ -185,4 +185,76 @@ fn another_process_sees_changes_without_a_restart() {
     // A hand edit of the aliases file, as an operator would make it.
     std::fs::write(dir.path().join("domains/example.org/aliases"), "c: bob\n").expect("edit");
     assert_eq!(found(&other, "c@example.org"), ["bob@example.org"]);
+}
+
+#[test]
+fn forwards_domain_aliases_discard_and_roles() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let directory = Directory::new(DataDir::create(dir.path()).expect("data dir"));
+    let main = Domain::parse("main.example").expect("domain");
+    let other = Domain::parse("other.example").expect("domain");
+    directory.add_domain(&main, &DomainConfig::default()).expect("main");
+    let alias_domain = DomainConfig { alias_of: Some(main.clone()), ..DomainConfig::default() };
+    directory.add_domain(&other, &alias_domain).expect("other");
+    for user in ["ann", "bob"] {
+        directory
+            .add_user(&addr(&format!("{user}@main.example")), "password1", None)
+            .expect("user");
+    }
+    let ann = addr("ann@main.example");
+    let found = |r: &str| match directory.resolve(r).expect("resolve") {
+        Resolution::Found(list) => list.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        other => vec![format!("{other:?}")],
+    };
+    assert_eq!(found("ann@other.example"), ["ann@main.example"], "another name of the domain");
+    assert_eq!(found("nobody@main.example"), ["Unknown"]);
+    // A forward with a copy kept, then without.
+    directory
+        .set_forward(&ann, &["bob".into(), "far@elsewhere.example".into()], false)
+        .expect("forward");
+    assert_eq!(
+        found("ann@main.example"),
+        ["ann@main.example", "bob@main.example", "far@elsewhere.example"]
+    );
+    directory
+        .set_forward(&ann, &["far@elsewhere.example".into(), "ann".into()], true)
+        .expect("forward only");
+    assert_eq!(
+        found("ann@main.example"),
+        ["far@elsewhere.example"],
+        "a forward to oneself is dropped"
+    );
+    assert!(directory.set_forward(&ann, &["a%b@x.example".into()], false).is_err());
+    directory.set_forward(&ann, &[], true).expect("off");
+    assert_eq!(
+        found("ann@main.example"),
+        ["ann@main.example"],
+        "no forward: forward-only means nothing"
+    );
+    // Loops end.
+    let bob = addr("bob@main.example");
+    directory.set_forward(&ann, &["bob".into()], true).expect("a to b");
+    directory.set_forward(&bob, &["ann".into()], true).expect("b to a");
+    assert!(matches!(
+        directory.resolve("ann@main.example").expect("resolve"),
+        Resolution::Unknown | Resolution::Found(_)
+    ));
+    directory.set_forward(&bob, &[], false).expect("off");
+    // Discarding unknown addresses.
+    let mut config = (*directory.domain(&main).expect("read").expect("there")).clone();
+    config.discard_unknown = true;
+    directory.set_domain(&main, &config).expect("set");
+    assert_eq!(directory.resolve("nobody@main.example").expect("resolve"), Resolution::Discard);
+    // Roles.
+    assert!(!directory.roles(&ann).expect("roles").is_admin());
+    directory.set_domain_admins(&main, std::slice::from_ref(&ann)).expect("admins");
+    let roles = directory.roles(&ann).expect("roles");
+    assert!(roles.can_admin(&main) && !roles.can_admin(&other) && !roles.root);
+    assert!(
+        directory.set_domain_admins(&main, &[addr("ghost@main.example")]).is_err(),
+        "admins must exist"
+    );
+    directory.set_root_admins(std::slice::from_ref(&bob)).expect("root");
+    let roles = directory.roles(&bob).expect("roles");
+    assert!(roles.root && roles.can_admin(&other));
 }

@@ -43,7 +43,7 @@ fn enqueue(
             Resolution::NotLocal => {
                 vec![Destination::Remote(RemoteAddress::parse(rcpt).expect("remote"))]
             }
-            Resolution::Unknown => panic!("{rcpt} unknown"),
+            Resolution::Unknown | Resolution::Discard => panic!("{rcpt} unknown"),
         };
         for destination in list {
             recipients.push(Recipient { destination, original: rcpt.to_string() });

@@ -115,6 +115,9 @@ pub struct Limits {
     /// Largest quota a user may have, in bytes.
     #[arg(long)]
     pub max_quota: Option<u64>,
+    /// All mailboxes of the domain together, in bytes.
+    #[arg(long)]
+    pub max_storage: Option<u64>,
     /// User that receives mail for unknown addresses of the domain.
     #[arg(long)]
     pub catch_all: Option<String>,

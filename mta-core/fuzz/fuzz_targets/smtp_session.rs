@@ -16,7 +16,7 @@ use mta_core::smtp::wire::MAX_LINE;
 struct Local;
 
 impl Backend for Local {
-    fn check_recipient(&self, address: &str, relay: bool) -> RcptCheck {
+    fn check_recipient(&self, address: &str, relay: bool, _sender: &str) -> RcptCheck {
         assert!(!relay, "relaying allowed without AUTH");
         match Address::parse(address) {
             Ok(a) if a.domain.as_str() == "example.org" => RcptCheck::Accept(vec![Destination::Mailbox(a)]),

@@ -10,12 +10,14 @@
 //!
 //! # Layout
 //! - [`records`]: `domain.toml` and `account.toml`
+//! - [`admins`]: root admins (`admins.toml`) and what each user may administer
 //! - [`aliases`]: the `aliases` file
 //! - [`password`]: argon2id hashing
 //! - [`prefs`]: `prefs.toml`, what each user sets for themselves
 //! - [`cache`]: parsed files re-read on change
 //! - [`resolve`]: recipient addresses to mailboxes and remote addresses
 
+pub mod admins;
 pub mod aliases;
 pub mod cache;
 pub mod password;
@@ -28,6 +30,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+pub use admins::{Roles, RootAdmins};
 pub use aliases::{Aliases, Target};
 pub use prefs::{Prefs, PrefsError, SortField, Vacation};
 pub use records::{Account, DomainConfig, Service};
@@ -165,6 +168,7 @@ pub struct Directory {
     accounts: FileCache<Account>,
     aliases: FileCache<Aliases>,
     prefs: FileCache<Prefs>,
+    root_admins: FileCache<RootAdmins>,
 }
 
 impl Directory {
@@ -176,6 +180,7 @@ impl Directory {
             accounts: FileCache::default(),
             aliases: FileCache::default(),
             prefs: FileCache::default(),
+            root_admins: FileCache::default(),
         }
     }
 
@@ -266,6 +271,63 @@ impl Directory {
             fs::create_dir_all(parent).map_err(io_err("create", parent))?;
         }
         fs::rename(from, to).map_err(io_err("move aside", from))
+    }
+
+    /// Sets a domain's admins (each must be a user here).
+    pub fn set_domain_admins(&self, domain: &Domain, admins: &[Address]) -> Result<()> {
+        let mut config = (*self.require_domain(domain)?).clone();
+        for admin in admins {
+            self.require_account(admin)?;
+        }
+        let mut list: Vec<Address> = Vec::new();
+        for admin in admins {
+            if !list.contains(admin) {
+                list.push(admin.clone());
+            }
+        }
+        config.admins = list;
+        self.set_domain(domain, &config)
+    }
+
+    /// Bytes used by all mailboxes of a domain (from their `maildirsize`).
+    pub fn storage_used(&self, domain: &Domain) -> Result<u64> {
+        Ok(self.user_infos(domain)?.iter().filter_map(|u| u.used).sum())
+    }
+
+    // --- admins ---------------------------------------------------------------------
+
+    /// The root admins.
+    pub fn root_admins(&self) -> Result<Vec<Address>> {
+        let path = self.data.root().join(admins::ADMINS_FILE);
+        Ok(read_toml(&self.root_admins, &path)?.map(|r| r.root.clone()).unwrap_or_default())
+    }
+
+    /// Sets the root admins (each must be a user here).
+    pub fn set_root_admins(&self, list: &[Address]) -> Result<()> {
+        for admin in list {
+            self.require_account(admin)?;
+        }
+        let mut root: Vec<Address> = Vec::new();
+        for admin in list {
+            if !root.contains(admin) {
+                root.push(admin.clone());
+            }
+        }
+        write_toml(&self.data.root().join(admins::ADMINS_FILE), &RootAdmins { root })
+    }
+
+    /// What `user` may administer, as the files say now.
+    pub fn roles(&self, user: &Address) -> Result<Roles> {
+        if self.root_admins()?.contains(user) {
+            return Ok(Roles { root: true, domains: self.domains()? });
+        }
+        let mut domains = Vec::new();
+        for domain in self.domains()? {
+            if self.domain(&domain)?.is_some_and(|c| c.admins.contains(user)) {
+                domains.push(domain);
+            }
+        }
+        Ok(Roles { root: false, domains })
     }
 
     // --- users ----------------------------------------------------------------------
@@ -362,7 +424,7 @@ impl Directory {
             if config.default_quota > 0 { config.default_quota } else { config.max_quota };
         let quota = quota.unwrap_or(fallback);
         check_quota(&address.domain, &config, quota)?;
-        let account = Account { password: password::hash(password)?, quota, disabled: Vec::new() };
+        let account = Account { password: password::hash(password)?, quota, ..Account::default() };
 
         let target = self.data.user(&address.domain, &address.local);
         if target.exists() {
@@ -413,6 +475,32 @@ impl Directory {
         if !enabled {
             account.disabled.push(service);
         }
+        self.write_account(address, &account)
+    }
+
+    /// Sets where a user's mail is forwarded (`targets`: addresses, local or remote, or
+    /// user names of the same domain) and whether a copy stays; no targets: no forward.
+    pub fn set_forward(
+        &self,
+        address: &Address,
+        targets: &[String],
+        forward_only: bool,
+    ) -> Result<()> {
+        let mut account = (*self.require_account(address)?).clone();
+        let mut parsed: Vec<String> = Vec::new();
+        for target in targets {
+            let target =
+                Target::parse(target, &address.domain, |d| self.is_local(d).unwrap_or(false))?;
+            if target == Target::Local(address.clone()) {
+                continue;
+            }
+            let text = target.to_string();
+            if !parsed.contains(&text) && parsed.len() < aliases::MAX_TARGETS {
+                parsed.push(text);
+            }
+        }
+        account.forward_only = forward_only && !parsed.is_empty();
+        account.forward = parsed;
         self.write_account(address, &account)
     }
 

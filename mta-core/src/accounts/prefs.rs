@@ -62,7 +62,7 @@ impl SortField {
 
 /// `domains/<domain>/users/<user>/prefs.toml`. Every key has a default: a user who never
 /// saved settings has no file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Prefs {
     /// Messages per folder page, [`MIN_PAGE_SIZE`]–[`MAX_PAGE_SIZE`].
@@ -88,6 +88,8 @@ pub struct Prefs {
     pub trash_days: u32,
     /// The autoreply while away.
     pub vacation: Vacation,
+    /// The user's own spam policy (within the domain's).
+    pub spam: crate::policy::SpamPolicy,
 }
 
 /// The vacation autoreply (RFC 3834): sent by local delivery, at most once per sender
@@ -166,6 +168,7 @@ impl Default for Prefs {
             always_show_images: false,
             trash_days: 30,
             vacation: Vacation::default(),
+            spam: crate::policy::SpamPolicy::default(),
         }
     }
 }

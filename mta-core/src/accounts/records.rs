@@ -3,10 +3,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::names::LocalPart;
+use crate::names::{Address, Domain, LocalPart};
+use crate::policy::SpamPolicy;
 
 /// `domains/<domain>/domain.toml`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DomainConfig {
     /// Most users the domain may have; 0 for no limit (the ISP's plan for the customer).
@@ -17,8 +18,20 @@ pub struct DomainConfig {
     pub default_quota: u64,
     /// Largest quota a user of this domain may have, in bytes; 0 for no limit.
     pub max_quota: u64,
-    /// Where mail for unknown local parts goes; unset: refused at RCPT with 550 5.1.1.
+    /// All mailboxes together, in bytes; 0 for no limit (what the ISP sells).
+    pub max_storage: u64,
+    /// Where mail for unknown local parts goes; unset: refused at RCPT with 550 5.1.1
+    /// (or dropped, with `discard_unknown`).
     pub catch_all: Option<LocalPart>,
+    /// Mail for unknown local parts is accepted and dropped (when there is no
+    /// catch-all): for a domain that must not tell which addresses exist.
+    pub discard_unknown: bool,
+    /// This domain is another name of that one: `x@this` is `x@that`.
+    pub alias_of: Option<Domain>,
+    /// Who administers the domain (users, aliases, spam policy), by address.
+    pub admins: Vec<Address>,
+    /// The domain's spam policy.
+    pub spam: SpamPolicy,
 }
 
 /// Services a user can be barred from, one by one (QMailAdmin's "disable POP", …).
@@ -58,6 +71,10 @@ pub struct Account {
     pub quota: u64,
     /// Services this user may not use.
     pub disabled: Vec<Service>,
+    /// Addresses mail for this user is forwarded to (local or remote).
+    pub forward: Vec<String>,
+    /// With a forward: no copy stays in this mailbox.
+    pub forward_only: bool,
 }
 
 impl Account {

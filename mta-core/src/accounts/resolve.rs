@@ -1,6 +1,8 @@
-//! From a recipient address to where its mail goes: users first, then aliases (followed
-//! to other aliases, at most [`MAX_DEPTH`] deep), then the domain's catch-all.
-//! `user+tag@domain` is looked up as `user@domain`.
+//! From a recipient address to where its mail goes: users first (and where they forward
+//! to), then aliases (followed to other aliases, at most [`MAX_DEPTH`] deep), then the
+//! domain's catch-all, then, if the domain says so, nowhere (discarded). A domain that is
+//! another name of a domain resolves in that one. `user+tag@domain` is looked up as
+//! `user@domain`.
 
 use serde::Serialize;
 
@@ -41,6 +43,8 @@ pub enum Resolution {
     Unknown,
     /// Where it goes (never empty).
     Found(Vec<Destination>),
+    /// Nothing answers to it and the domain drops such mail rather than refusing it.
+    Discard,
 }
 
 impl Directory {
@@ -56,6 +60,14 @@ impl Directory {
         let Some(config) = self.domain(&domain)? else {
             return Ok(Resolution::NotLocal);
         };
+        // Another name of a domain: the same address there (one step, never a chain).
+        let (domain, config) = match &config.alias_of {
+            Some(target) => match self.domain(target)? {
+                Some(target_config) => (target.clone(), target_config),
+                None => return Ok(Resolution::Unknown),
+            },
+            None => (domain, config),
+        };
         let base = local.split_once(TAG_SEPARATOR).map_or(local, |(base, _tag)| base);
         let Ok(local) = LocalPart::parse(base) else {
             return Ok(Resolution::Unknown);
@@ -67,22 +79,51 @@ impl Directory {
         {
             self.expand(&Address { local: catch_all.clone(), domain }, 0, &mut out)?;
         }
-        Ok(if out.is_empty() { Resolution::Unknown } else { Resolution::Found(out) })
+        Ok(match (out.is_empty(), config.discard_unknown) {
+            (false, _) => Resolution::Found(out),
+            (true, true) => Resolution::Discard,
+            (true, false) => Resolution::Unknown,
+        })
     }
 
     fn expand(&self, address: &Address, depth: usize, out: &mut Vec<Destination>) -> Result<()> {
         if out.len() >= MAX_DESTINATIONS {
             return Ok(());
         }
-        if self.account(address)?.is_some() {
-            let dest = Destination::Mailbox(address.clone());
-            if !out.contains(&dest) {
-                out.push(dest);
+        if let Some(account) = self.account(address)? {
+            if account.forward.is_empty() || !account.forward_only {
+                let dest = Destination::Mailbox(address.clone());
+                if !out.contains(&dest) {
+                    out.push(dest);
+                }
+            }
+            if depth >= MAX_DEPTH {
+                tracing::warn!(user = %address, "forward chain deeper than {MAX_DEPTH}: cut");
+                return Ok(());
+            }
+            for target in &account.forward {
+                match Target::parse(target, &address.domain, |d| self.is_local(d).unwrap_or(false))
+                {
+                    Ok(Target::Local(next)) => self.expand(&next, depth + 1, out)?,
+                    Ok(Target::Remote(remote)) => {
+                        let dest = Destination::Remote(remote);
+                        if !out.contains(&dest) && out.len() < MAX_DESTINATIONS {
+                            out.push(dest);
+                        }
+                    }
+                    Err(e) => tracing::warn!(user = %address, "forward to {target:?} skipped: {e}"),
+                }
             }
             return Ok(());
         }
-        if self.domain(&address.domain)?.is_none() {
+        let Some(config) = self.domain(&address.domain)? else {
             return Ok(());
+        };
+        if let Some(target) = &config.alias_of
+            && depth < MAX_DEPTH
+        {
+            let next = Address { local: address.local.clone(), domain: target.clone() };
+            return self.expand(&next, depth + 1, out);
         }
         let aliases = self.aliases(&address.domain)?;
         let Some(targets) = aliases.get(&address.local) else {

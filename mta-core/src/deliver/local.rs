@@ -17,6 +17,7 @@ use maildir::Maildir;
 
 use crate::accounts::{Destination, Directory};
 use crate::names::Address;
+use crate::policy::{self, Decision, SpamAction};
 use crate::queue::{self, Entry, Queue, RecipientStatus};
 
 /// The header block read for loop detection is at most this long.
@@ -69,7 +70,20 @@ pub fn deliver(directory: &Directory, queue: &Queue, entry: &mut Entry, now: u64
             continue;
         }
         match Maildir::open(directory.maildir(&address)) {
-            Ok(maildir) => targets.push((n, address, maildir.inbox())),
+            Ok(maildir) => {
+                // The recipient's spam policy: Junk, a tagged subject, or the INBOX.
+                let (folder, tag) =
+                    match policy::for_mailbox(directory, &address, &entry.envelope.sender) {
+                        Decision::Clean => (maildir.inbox(), None),
+                        Decision::Spam { action: SpamAction::Tag, tag, .. } => {
+                            (maildir.inbox(), Some(tag))
+                        }
+                        // Junk, or a refusal the policy now asks for after the message was
+                        // accepted: never bounced, filed as spam.
+                        Decision::Spam { .. } => (junk(&maildir), None),
+                    };
+                targets.push((n, address, folder, tag));
+            }
             Err(e) if e.is_not_found() || matches!(e, maildir::Error::NotAMaildir { .. }) => {
                 fail(entry, n, format!("5.1.1 the mailbox {address} no longer exists"));
             }
@@ -80,32 +94,48 @@ pub fn deliver(directory: &Directory, queue: &Queue, entry: &mut Entry, now: u64
         return failed;
     }
 
-    let header = match targets.as_slice() {
-        [(_, address, _)] => format!("Delivered-To: {address}\n"),
-        _ => String::new(),
-    };
-    let folders: Vec<&maildir::Folder> = targets.iter().map(|(_, _, f)| f).collect();
-    let message = queue.open_message(entry);
-    let results = message.map_err(|e| e.to_string()).and_then(|file| {
-        let mut reader = header.as_bytes().chain(file);
-        maildir::deliver::fan_out(&mut reader, &folders).map_err(|e| e.to_string())
-    });
-    match results {
-        Ok(results) => {
-            for ((n, _, _), result) in targets.iter().zip(results) {
-                match result {
-                    Ok(_) => entry.status[*n] = RecipientStatus::Delivered { at: now },
-                    Err(e @ maildir::Error::OverQuota { .. }) => {
-                        defer(entry, *n, now, format!("4.2.2 mailbox full: {e}"))
+    // One write per kind of copy: as received (INBOX and Junk alike), and one per subject
+    // tag; each written once and hard-linked into its folders.
+    let mut groups: Vec<(Option<String>, Vec<Target>)> = Vec::new();
+    for (n, address, folder, tag) in targets {
+        match groups.iter_mut().find(|(t, _)| *t == tag) {
+            Some((_, members)) => members.push((n, address, folder)),
+            None => groups.push((tag, vec![(n, address, folder)])),
+        }
+    }
+    for (tag, members) in groups {
+        let header = match members.as_slice() {
+            [(_, address, _)] => format!("Delivered-To: {address}\n"),
+            _ => String::new(),
+        };
+        let folders: Vec<&maildir::Folder> = members.iter().map(|(_, _, f)| f).collect();
+        let message = queue.open_message(entry);
+        let results = message.map_err(|e| e.to_string()).and_then(|file| {
+            let mut reader: Box<dyn Read> = match &tag {
+                Some(tag) => {
+                    Box::new(header.as_bytes().chain(tagged(file, tag).map_err(|e| e.to_string())?))
+                }
+                None => Box::new(header.as_bytes().chain(file)),
+            };
+            maildir::deliver::fan_out(&mut reader, &folders).map_err(|e| e.to_string())
+        });
+        match results {
+            Ok(results) => {
+                for ((n, _, _), result) in members.iter().zip(results) {
+                    match result {
+                        Ok(_) => entry.status[*n] = RecipientStatus::Delivered { at: now },
+                        Err(e @ maildir::Error::OverQuota { .. }) => {
+                            defer(entry, *n, now, format!("4.2.2 mailbox full: {e}"))
+                        }
+                        Err(e) if e.is_temporary() => defer(entry, *n, now, format!("4.3.0 {e}")),
+                        Err(e) => fail(entry, *n, format!("5.3.0 {e}")),
                     }
-                    Err(e) if e.is_temporary() => defer(entry, *n, now, format!("4.3.0 {e}")),
-                    Err(e) => fail(entry, *n, format!("5.3.0 {e}")),
                 }
             }
-        }
-        Err(e) => {
-            for (n, _, _) in &targets {
-                defer(entry, *n, now, format!("4.3.0 {e}"));
+            Err(e) => {
+                for (n, _, _) in &members {
+                    defer(entry, *n, now, format!("4.3.0 {e}"));
+                }
             }
         }
     }
@@ -120,6 +150,52 @@ pub fn deliver(directory: &Directory, queue: &Queue, entry: &mut Entry, now: u64
         }
     }
     failed
+}
+
+/// A recipient's number in the envelope, its mailbox, and the folder its copy goes to.
+type Target = (usize, Address, maildir::Folder);
+
+/// A mailbox's Junk folder (made if a hand-built Maildir lacks it), else its INBOX.
+fn junk(maildir: &Maildir) -> maildir::Folder {
+    let Ok(name) = maildir::FolderName::parse("Junk") else { return maildir.inbox() };
+    maildir
+        .folder(&name)
+        .or_else(|_| maildir.create_folder(&name))
+        .unwrap_or_else(|_| maildir.inbox())
+}
+
+/// The message with `tag` in front of its subject (a `Subject:` line added if it has
+/// none): the header block is read (bounded), changed, and the body follows unread.
+fn tagged(mut file: std::fs::File, tag: &str) -> std::io::Result<impl Read> {
+    let mut head = Vec::new();
+    let mut reader = BufReader::new(&mut file);
+    let mut line = Vec::new();
+    let mut tagged = false;
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line)? == 0 {
+            break;
+        }
+        let end = line == b"\n" || line == b"\r\n";
+        if end && !tagged {
+            head.extend_from_slice(format!("Subject: {tag}\n").as_bytes());
+            tagged = true;
+        }
+        if !tagged && line.len() >= 8 && line[..8].eq_ignore_ascii_case(b"subject:") {
+            let value = String::from_utf8_lossy(&line[8..]).trim_start().to_string();
+            head.extend_from_slice(format!("Subject: {tag} {value}").as_bytes());
+            tagged = true;
+        } else {
+            head.extend_from_slice(&line);
+        }
+        if end || head.len() as u64 > MAX_HEADER_SCAN {
+            break;
+        }
+    }
+    // What the buffer read ahead belongs to the body.
+    let ahead = reader.buffer().to_vec();
+    drop(reader);
+    Ok(std::io::Cursor::new(head).chain(std::io::Cursor::new(ahead)).chain(file))
 }
 
 /// Marks a recipient as failed for now, with exponential backoff.
@@ -153,4 +229,38 @@ fn delivered_to_lines(queue: &Queue, entry: &Entry) -> Result<HashSet<String>, q
         }
     }
     Ok(set)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tag(message: &str) -> String {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("m");
+        std::fs::write(&path, message).expect("write");
+        let mut out = String::new();
+        tagged(std::fs::File::open(&path).expect("open"), "[SPAM]")
+            .expect("tag")
+            .read_to_string(&mut out)
+            .expect("read");
+        out
+    }
+
+    #[test]
+    fn subjects_get_the_tag_and_bodies_stay() {
+        let body = "x".repeat(20_000);
+        assert_eq!(
+            tag(&format!(
+                "From: a@b.example\nsubject: Win big\n  today\nTo: c@d.example\n\n{body}\n"
+            )),
+            format!(
+                "From: a@b.example\nSubject: [SPAM] Win big\n  today\nTo: c@d.example\n\n{body}\n"
+            )
+        );
+        assert_eq!(
+            tag("From: a@b.example\n\nSubject: not a header\n"),
+            "From: a@b.example\nSubject: [SPAM]\n\nSubject: not a header\n"
+        );
+    }
 }

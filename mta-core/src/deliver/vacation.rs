@@ -217,7 +217,7 @@ fn enqueue(
             Ok(remote) => vec![Destination::Remote(remote)],
             Err(_) => return Ok(None),
         },
-        Ok(Resolution::Unknown) | Err(_) => return Ok(None),
+        Ok(Resolution::Unknown | Resolution::Discard) | Err(_) => return Ok(None),
     };
     let vacation = &prefs.vacation;
     let subject = if vacation.subject.trim().is_empty() {

@@ -31,7 +31,7 @@ pub fn send(
             Ok(remote) => vec![crate::accounts::Destination::Remote(remote)],
             Err(_) => return Ok(None),
         },
-        Ok(Resolution::Unknown) | Err(_) => return Ok(None),
+        Ok(Resolution::Unknown | Resolution::Discard) | Err(_) => return Ok(None),
     };
     let envelope = Envelope {
         sender: String::new(),

@@ -120,6 +120,14 @@ pub fn process(queue: &Queue, directory: &Directory, host: &str, id: &str) {
             return;
         }
     };
+    if entry.envelope.recipients.is_empty() {
+        // Every recipient was one a domain drops (discard_unknown): nothing to deliver.
+        tracing::info!(id, "queue: no recipients left (discarded)");
+        if let Err(e) = queue.remove(id) {
+            tracing::error!(id, "queue: cannot remove: {e}");
+        }
+        return;
+    }
     let before = entry.status.clone();
     let failed = deliver::local::deliver(directory, queue, &mut entry, now());
     if entry.status == before {

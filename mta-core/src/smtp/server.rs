@@ -40,7 +40,7 @@ pub struct Shared {
 pub struct DirectoryBackend<'a>(pub &'a Directory);
 
 impl Backend for DirectoryBackend<'_> {
-    fn check_recipient(&self, address: &str, relay: bool) -> RcptCheck {
+    fn check_recipient(&self, address: &str, relay: bool, sender: &str) -> RcptCheck {
         match self.0.resolve(address) {
             Ok(Resolution::Found(destinations)) => {
                 if let [Destination::Mailbox(mailbox)] = destinations.as_slice()
@@ -48,9 +48,36 @@ impl Backend for DirectoryBackend<'_> {
                 {
                     return RcptCheck::OverQuota;
                 }
-                RcptCheck::Accept(destinations)
+                // Mailboxes whose spam policy refuses this sender are left out; if that is
+                // all of them, the recipient is refused now (never bounced later).
+                let mut refused = None;
+                let kept: Vec<Destination> = destinations
+                    .into_iter()
+                    .filter(|d| match d {
+                        Destination::Mailbox(mailbox) => {
+                            match crate::policy::for_mailbox(self.0, mailbox, sender) {
+                                crate::policy::Decision::Spam {
+                                    action: crate::policy::SpamAction::Reject,
+                                    reason,
+                                    ..
+                                } => {
+                                    refused = Some(reason);
+                                    false
+                                }
+                                _ => true,
+                            }
+                        }
+                        Destination::Remote(_) => true,
+                    })
+                    .collect();
+                match (kept.is_empty(), refused) {
+                    (true, Some(reason)) => RcptCheck::Refused(reason),
+                    _ => RcptCheck::Accept(kept),
+                }
             }
             Ok(Resolution::Unknown) => RcptCheck::Unknown,
+            // Accepted, and delivered nowhere (the domain wants unknown mail dropped).
+            Ok(Resolution::Discard) => RcptCheck::Accept(Vec::new()),
             Ok(Resolution::NotLocal) if !relay => RcptCheck::RelayDenied,
             Ok(Resolution::NotLocal) => match RemoteAddress::parse(address) {
                 Ok(remote) => RcptCheck::Accept(vec![Destination::Remote(remote)]),

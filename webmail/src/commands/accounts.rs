@@ -28,7 +28,9 @@ pub fn domain(data: &Path, command: DomainCommand, out: Output) -> anyhow::Resul
                 max_aliases: limits.max_aliases,
                 default_quota: limits.default_quota.unwrap_or(0),
                 max_quota: limits.max_quota.unwrap_or(0),
+                max_storage: limits.max_storage.unwrap_or(0),
                 catch_all: limits.catch_all.as_deref().map(LocalPart::parse).transpose()?,
+                ..DomainConfig::default()
             };
             directory.add_domain(&domain, &config)?;
             out.print(&json!({ "added": domain, "config": config }), || format!("added {domain}"))

@@ -52,12 +52,15 @@ pub enum RcptCheck {
     Invalid(String),
     /// The lookup failed; try again later.
     TempFail(String),
+    /// The recipient's spam policy refuses this sender (`550 5.7.1`).
+    Refused(String),
 }
 
 /// The lookups a session needs, provided by the driver (real accounts, or a test double).
 pub trait Backend {
-    /// Checks one recipient; `relay` says whether the client may send elsewhere.
-    fn check_recipient(&self, address: &str, relay: bool) -> RcptCheck;
+    /// Checks one recipient of a message from `sender` (empty for `<>`); `relay` says
+    /// whether the client may send elsewhere.
+    fn check_recipient(&self, address: &str, relay: bool, sender: &str) -> RcptCheck;
 }
 
 /// What the driver must do next.

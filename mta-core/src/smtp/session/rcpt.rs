@@ -18,7 +18,8 @@ impl Session {
         if address.is_empty() || address.chars().any(|c| c.is_control() || c.is_whitespace()) {
             return self.error(Reply::new(501, "5.1.3", "bad recipient address syntax"));
         }
-        let reply = match backend.check_recipient(address, self.authenticated.is_some()) {
+        let sender = self.sender.clone().unwrap_or_default();
+        let reply = match backend.check_recipient(address, self.authenticated.is_some(), &sender) {
             RcptCheck::Accept(destinations) => {
                 self.destinations += destinations.len();
                 self.recipients.push(Accepted { original: address.to_string(), destinations });
@@ -34,6 +35,9 @@ impl Session {
             }
             RcptCheck::TempFail(why) => {
                 Reply::new(451, "4.3.0", format!("temporary lookup failure: {why}"))
+            }
+            RcptCheck::Refused(why) => {
+                Reply::new(550, "5.7.1", format!("refused by the recipient's spam policy: {why}"))
             }
         };
         self.error(reply)

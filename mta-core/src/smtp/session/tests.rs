@@ -8,7 +8,10 @@ use crate::names::RemoteAddress;
 struct Fake;
 
 impl Backend for Fake {
-    fn check_recipient(&self, address: &str, relay: bool) -> RcptCheck {
+    fn check_recipient(&self, address: &str, relay: bool, sender: &str) -> RcptCheck {
+        if sender == "spammer@spam.example" && address == "alice@example.org" {
+            return RcptCheck::Refused("the domain's policy blocks spam.example".into());
+        }
         match address {
             "alice@example.org" | "Alice+tag@example.org" => {
                 RcptCheck::Accept(vec![Destination::Mailbox(
@@ -280,4 +283,19 @@ fn starttls_starts_the_session_over() {
     t.cmd("RCPT TO:<alice@example.org>", "250");
     t.cmd("DATA", "354");
     assert!(t.s.received_header("I", "D").contains("with ESMTPS id I"));
+}
+
+#[test]
+fn a_spam_policy_refusal_is_550_at_rcpt_and_others_go_on() {
+    let mut t = T::new(Port::Mx);
+    t.cmd("EHLO client.test", "250");
+    t.cmd("MAIL FROM:<spammer@spam.example>", "250");
+    t.cmd(
+        "RCPT TO:<alice@example.org>",
+        "550 5.7.1 refused by the recipient's spam policy: the domain's policy blocks spam.example",
+    );
+    t.cmd("DATA", "554");
+    t.cmd("RSET", "250");
+    t.cmd("MAIL FROM:<friend@ok.example>", "250");
+    t.cmd("RCPT TO:<alice@example.org>", "250");
 }
