@@ -80,8 +80,10 @@ pub fn read(data: &DataDir, skip: usize, limit: usize) -> io::Result<Vec<Event>>
             }
         }
     }
-    events.sort_by_key(|e| std::cmp::Reverse(e.at));
-    Ok(events.into_iter().skip(skip).take(limit).collect())
+    // Newest first; within one second, the later line of a file first.
+    let mut numbered: Vec<(usize, Event)> = events.into_iter().enumerate().collect();
+    numbered.sort_by_key(|(n, e)| std::cmp::Reverse((e.at, *n)));
+    Ok(numbered.into_iter().map(|(_, e)| e).skip(skip).take(limit).collect())
 }
 
 #[cfg(test)]

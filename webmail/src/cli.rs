@@ -50,6 +50,23 @@ pub enum Command {
     /// This host's MTA queue.
     #[command(subcommand)]
     Queue(QueueCommand),
+    /// Root admins: who may administer every domain in the webmail.
+    Admins {
+        /// The new list of root admins (addresses of users here); none: just show it.
+        addresses: Vec<String>,
+        /// Remove every root admin.
+        #[arg(long, conflicts_with = "addresses")]
+        clear: bool,
+    },
+    /// The audit log of administrative actions, newest first.
+    Audit {
+        /// How many.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// Skip this many newest first.
+        #[arg(long, default_value_t = 0)]
+        skip: usize,
+    },
 }
 
 /// `mailroom queue …`.
@@ -90,6 +107,71 @@ pub enum DomainCommand {
     },
     /// List the domains with their users and aliases.
     List,
+    /// Change a domain's limits (only those given).
+    Limits {
+        /// The domain.
+        domain: String,
+        /// Most users (0: no limit).
+        #[arg(long)]
+        max_users: Option<u64>,
+        /// Most aliases (0: no limit).
+        #[arg(long)]
+        max_aliases: Option<u64>,
+        /// All mailboxes together, in bytes (0: no limit).
+        #[arg(long)]
+        max_storage: Option<u64>,
+        /// Quota of a new user, in bytes.
+        #[arg(long)]
+        default_quota: Option<u64>,
+        /// Largest quota a user may have, in bytes.
+        #[arg(long)]
+        max_quota: Option<u64>,
+    },
+    /// What happens to mail for unknown addresses of a domain.
+    CatchAll {
+        /// The domain.
+        domain: String,
+        /// Deliver it to this user.
+        #[arg(long, conflicts_with_all = ["bounce", "discard"], required_unless_present_any = ["bounce", "discard"])]
+        user: Option<String>,
+        /// Refuse it (550 5.1.1): the default.
+        #[arg(long)]
+        bounce: bool,
+        /// Accept it and drop it.
+        #[arg(long, conflicts_with = "bounce")]
+        discard: bool,
+    },
+    /// Serve ALIAS as another name of TARGET (x@ALIAS is x@TARGET).
+    AddAlias {
+        /// The new domain name.
+        alias: String,
+        /// The domain it stands for.
+        target: String,
+    },
+    /// Set who administers a domain (addresses of users here); none: nobody.
+    Admins {
+        /// The domain.
+        domain: String,
+        /// Its admins.
+        addresses: Vec<String>,
+    },
+    /// Set a domain's spam policy (the lists given replace the old ones).
+    Spam {
+        /// The domain.
+        domain: String,
+        /// Senders never treated as spam (addresses or domains); repeat the option.
+        #[arg(long)]
+        allow: Vec<String>,
+        /// Senders always treated as spam; repeat the option.
+        #[arg(long)]
+        block: Vec<String>,
+        /// What to do with spam.
+        #[arg(long, value_parser = ["reject", "junk", "tag"])]
+        action: Option<String>,
+        /// The subject tag (with --action tag).
+        #[arg(long)]
+        tag: Option<String>,
+    },
     /// Stop serving a domain; its files are moved under removed/ for recovery.
     Remove {
         /// The domain.
@@ -158,6 +240,17 @@ pub enum UserCommand {
         /// Bar it.
         #[arg(long)]
         disable: bool,
+    },
+    /// Forward a user's mail (to addresses, or user names of the same domain); no
+    /// targets: stop forwarding.
+    Forward {
+        /// user@domain.
+        address: String,
+        /// Where to.
+        targets: Vec<String>,
+        /// Keep no copy in the mailbox.
+        #[arg(long)]
+        only: bool,
     },
     /// List a domain's users with quota and use.
     List {
@@ -233,5 +326,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(c) => commands::accounts::user(&cli.data, c, out),
         Command::Alias(c) => commands::accounts::alias(&cli.data, c, out),
         Command::Queue(c) => commands::queue::run(&cli.data, c, out),
+        Command::Admins { addresses, clear } => {
+            commands::admin::root_admins(&cli.data, &addresses, clear, out)
+        }
+        Command::Audit { limit, skip } => commands::admin::audit(&cli.data, limit, skip, out),
     }
 }

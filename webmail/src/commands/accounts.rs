@@ -10,6 +10,7 @@ use mta_core::names::{Address, Domain, LocalPart};
 use serde_json::json;
 
 use super::Output;
+use super::admin::{self, record};
 use crate::cli::{AliasCommand, DomainCommand, UserCommand};
 
 fn open(data: &Path) -> anyhow::Result<Directory> {
@@ -33,6 +34,7 @@ pub fn domain(data: &Path, command: DomainCommand, out: Output) -> anyhow::Resul
                 ..DomainConfig::default()
             };
             directory.add_domain(&domain, &config)?;
+            record(&directory, "domain.add", domain.as_str(), "");
             out.print(&json!({ "added": domain, "config": config }), || format!("added {domain}"))
         }
         DomainCommand::List => {
@@ -67,6 +69,31 @@ pub fn domain(data: &Path, command: DomainCommand, out: Output) -> anyhow::Resul
                 text
             })
         }
+        DomainCommand::Limits {
+            domain,
+            max_users,
+            max_aliases,
+            max_storage,
+            default_quota,
+            max_quota,
+        } => admin::limits(
+            data,
+            &domain,
+            [max_users, max_aliases, max_storage, default_quota, max_quota],
+            out,
+        ),
+        DomainCommand::CatchAll { domain, user, bounce: _, discard } => {
+            admin::catch_all(data, &domain, user, discard, out)
+        }
+        DomainCommand::AddAlias { alias, target } => {
+            admin::add_alias_domain(data, &alias, &target, out)
+        }
+        DomainCommand::Admins { domain, addresses } => {
+            admin::domain_admins(data, &domain, &addresses, out)
+        }
+        DomainCommand::Spam { domain, allow, block, action, tag } => {
+            admin::spam(data, &domain, allow, block, action, tag, out)
+        }
         DomainCommand::Remove { domain, yes } => {
             let directory = open(data)?;
             let domain = Domain::parse(&domain)?;
@@ -76,6 +103,12 @@ pub fn domain(data: &Path, command: DomainCommand, out: Output) -> anyhow::Resul
                 );
             }
             let aside = directory.remove_domain(&domain)?;
+            record(
+                &directory,
+                "domain.remove",
+                domain.as_str(),
+                &format!("kept at {}", aside.display()),
+            );
             out.print(&json!({ "removed": domain, "kept_at": aside }), || {
                 format!("removed {domain}; its files are kept at {}", aside.display())
             })
@@ -97,6 +130,12 @@ pub fn user(data: &Path, command: UserCommand, out: Output) -> anyhow::Result<()
             }
             let password = read_password(&format!("password for {address}"))?;
             let account = directory.add_user(&address, &password, quota)?;
+            record(
+                &directory,
+                "user.add",
+                &address.to_string(),
+                &format!("quota {}", account.quota),
+            );
             out.print(&json!({ "added": address, "quota": account.quota }), || {
                 format!("added {address}")
             })
@@ -108,11 +147,13 @@ pub fn user(data: &Path, command: UserCommand, out: Output) -> anyhow::Result<()
             }
             let password = read_password(&format!("new password for {address}"))?;
             directory.set_password(&address, &password)?;
+            record(&directory, "user.password", &address.to_string(), "");
             out.print(&json!({ "changed": address }), || format!("password of {address} changed"))
         }
         UserCommand::Quota { address, bytes } => {
             let address = Address::parse(&address)?;
             directory.set_quota(&address, bytes)?;
+            record(&directory, "user.quota", &address.to_string(), &bytes.to_string());
             out.print(&json!({ "address": address, "quota": bytes }), || {
                 format!(
                     "quota of {address}: {}",
@@ -124,9 +165,18 @@ pub fn user(data: &Path, command: UserCommand, out: Output) -> anyhow::Result<()
             let address = Address::parse(&address)?;
             directory.set_service(&address, service.into(), enable)?;
             let state = if enable { "enabled" } else { "disabled" };
+            record(
+                &directory,
+                "user.service",
+                &address.to_string(),
+                &format!("{} {state}", Service::from(service).as_str()),
+            );
             out.print(&json!({ "address": address, "service": Service::from(service), "enabled": enable }), || {
                 format!("{} {state} for {address}", Service::from(service).as_str())
             })
+        }
+        UserCommand::Forward { address, targets, only } => {
+            admin::forward(data, &address, &targets, only, out)
         }
         UserCommand::List { domain } => {
             let domain = Domain::parse(&domain)?;
@@ -153,6 +203,12 @@ pub fn user(data: &Path, command: UserCommand, out: Output) -> anyhow::Result<()
                 bail!("removing {address} takes their mail offline; add --yes to confirm");
             }
             let aside = directory.remove_user(&address)?;
+            record(
+                &directory,
+                "user.remove",
+                &address.to_string(),
+                &format!("kept at {}", aside.display()),
+            );
             out.print(&json!({ "removed": address, "kept_at": aside }), || {
                 format!("removed {address}; their files are kept at {}", aside.display())
             })
@@ -167,6 +223,7 @@ pub fn alias(data: &Path, command: AliasCommand, out: Output) -> anyhow::Result<
         AliasCommand::Add { alias, targets } => {
             let alias = Address::parse(&alias)?;
             let now = directory.add_alias(&alias, &targets)?;
+            record(&directory, "alias.add", &alias.to_string(), &targets.join(", "));
             out.print(&json!({ "alias": alias, "targets": now }), || {
                 let list: Vec<String> = now.iter().map(|t| t.to_string()).collect();
                 format!("{alias} → {}", list.join(", "))
@@ -191,6 +248,7 @@ pub fn alias(data: &Path, command: AliasCommand, out: Output) -> anyhow::Result<
         AliasCommand::Remove { alias, targets } => {
             let alias = Address::parse(&alias)?;
             directory.remove_alias(&alias, &targets)?;
+            record(&directory, "alias.remove", &alias.to_string(), &targets.join(", "));
             out.print(&json!({ "removed": alias, "targets": targets }), || {
                 if targets.is_empty() {
                     format!("removed alias {alias}")

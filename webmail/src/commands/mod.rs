@@ -1,10 +1,12 @@
 //! One module per `mailroom` command.
 //!
-//! The administration commands (`domain`, `user`, `alias`, `queue`) share the
+//! The administration commands (`domain`, `user`, `alias`, `queue`, `admins`, `audit`)
+//! write what they change to the audit log, and share the
 //! [`Output`] convention: a table for people, or with `--json` one JSON document for
 //! scripts, on stdout; errors on stderr with a non-zero exit.
 
 pub mod accounts;
+pub mod admin;
 pub mod index;
 pub mod queue;
 pub mod serve;

@@ -52,6 +52,14 @@ pub fn run(data: &Path, command: QueueCommand, out: Output) -> anyhow::Result<()
                 }
             }
             queue.poke()?;
+            mta_core::audit::note(
+                &data,
+                &super::admin::cli_user(),
+                "cli",
+                "queue.flush",
+                &ids.join(" "),
+                "",
+            );
             out.print(&json!({ "flushed": ids }), || {
                 format!(
                     "{} messages due now; a running server delivers them within a second",
@@ -64,6 +72,14 @@ pub fn run(data: &Path, command: QueueCommand, out: Output) -> anyhow::Result<()
                 bail!("deleting {id} drops it without a bounce; add --yes to confirm");
             }
             queue.remove(&id)?;
+            mta_core::audit::note(
+                &data,
+                &super::admin::cli_user(),
+                "cli",
+                "queue.delete",
+                &id,
+                "dropped without a bounce",
+            );
             out.print(&json!({ "deleted": id }), || format!("deleted {id}"))
         }
     }
