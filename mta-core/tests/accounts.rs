@@ -258,3 +258,23 @@ fn forwards_domain_aliases_discard_and_roles() {
     let roles = directory.roles(&bob).expect("roles");
     assert!(roles.root && roles.can_admin(&other));
 }
+
+#[test]
+fn quotas_together_stay_within_the_domain_storage() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let directory = Directory::new(DataDir::create(dir.path()).expect("data dir"));
+    let plan = Domain::parse("plan.example").expect("domain");
+    let config = DomainConfig { max_storage: 3000, default_quota: 1000, ..DomainConfig::default() };
+    directory.add_domain(&plan, &config).expect("add");
+    directory.add_user(&addr("a@plan.example"), "password1", None).expect("a");
+    directory.add_user(&addr("b@plan.example"), "password1", Some(1500)).expect("b");
+    let err = directory.add_user(&addr("c@plan.example"), "password1", None).expect_err("over");
+    assert!(err.to_string().contains("may hold 3000 bytes in all"), "{err}");
+    directory.add_user(&addr("c@plan.example"), "password1", Some(500)).expect("fits");
+    assert!(directory.set_quota(&addr("a@plan.example"), 1001).is_err());
+    directory.set_quota(&addr("a@plan.example"), 900).expect("smaller");
+    assert!(
+        directory.set_quota(&addr("c@plan.example"), 0).is_err(),
+        "no unlimited mailbox in a capped domain"
+    );
+}

@@ -87,6 +87,16 @@ pub enum Error {
         /// The limit.
         limit: u64,
     },
+    /// Quotas together above what the domain's plan sells.
+    #[error("{domain} may hold {max} bytes in all; its mailboxes' quotas would come to {total}")]
+    StorageAboveMax {
+        /// The domain.
+        domain: Domain,
+        /// The quotas together, with the change.
+        total: u64,
+        /// Allowed.
+        max: u64,
+    },
     /// A quota above the domain's maximum.
     #[error("a quota of {quota} bytes exceeds the maximum of {max} bytes for {domain}")]
     QuotaAboveMax {
@@ -289,6 +299,38 @@ impl Directory {
         self.set_domain(domain, &config)
     }
 
+    /// Checks that quotas together stay within the domain's storage: every other user's
+    /// quota plus `quota` for `user` (a new one, or a change).
+    fn check_storage(
+        &self,
+        domain: &Domain,
+        config: &DomainConfig,
+        user: &LocalPart,
+        quota: u64,
+    ) -> Result<()> {
+        if config.max_storage == 0 {
+            return Ok(());
+        }
+        if quota == 0 {
+            return Err(Error::UnlimitedQuota { domain: domain.clone(), max: config.max_storage });
+        }
+        let mut total = quota;
+        for other in self.user_infos(domain)? {
+            if other.address.local != *user {
+                total =
+                    total.saturating_add(if other.quota == 0 { u64::MAX / 2 } else { other.quota });
+            }
+        }
+        if total > config.max_storage {
+            return Err(Error::StorageAboveMax {
+                domain: domain.clone(),
+                total,
+                max: config.max_storage,
+            });
+        }
+        Ok(())
+    }
+
     /// Bytes used by all mailboxes of a domain (from their `maildirsize`).
     pub fn storage_used(&self, domain: &Domain) -> Result<u64> {
         Ok(self.user_infos(domain)?.iter().filter_map(|u| u.used).sum())
@@ -424,6 +466,7 @@ impl Directory {
             if config.default_quota > 0 { config.default_quota } else { config.max_quota };
         let quota = quota.unwrap_or(fallback);
         check_quota(&address.domain, &config, quota)?;
+        self.check_storage(&address.domain, &config, &address.local, quota)?;
         let account = Account { password: password::hash(password)?, quota, ..Account::default() };
 
         let target = self.data.user(&address.domain, &address.local);
@@ -462,6 +505,7 @@ impl Directory {
     pub fn set_quota(&self, address: &Address, quota: u64) -> Result<()> {
         let config = self.require_domain(&address.domain)?;
         check_quota(&address.domain, &config, quota)?;
+        self.check_storage(&address.domain, &config, &address.local, quota)?;
         let mut account = (*self.require_account(address)?).clone();
         account.quota = quota;
         set_maildir_quota(&self.maildir(address), quota)?;
