@@ -97,6 +97,18 @@ pub enum Error {
         /// Allowed.
         max: u64,
     },
+    /// A storage limit on a domain where some mailboxes have no quota.
+    #[error(
+        "{domain} may hold {max} bytes in all, but {users} have no quota; give each a quota first"
+    )]
+    QuotaMissing {
+        /// The domain.
+        domain: Domain,
+        /// The mailboxes without one (the first few).
+        users: String,
+        /// Allowed.
+        max: u64,
+    },
     /// A quota above the domain's maximum.
     #[error("a quota of {quota} bytes exceeds the maximum of {max} bytes for {domain}")]
     QuotaAboveMax {
@@ -260,9 +272,13 @@ impl Directory {
         built
     }
 
-    /// Replaces a domain's configuration (limits, catch-all).
+    /// Replaces a domain's configuration (limits, catch-all). A new storage limit must
+    /// hold the quotas the users already have.
     pub fn set_domain(&self, domain: &Domain, config: &DomainConfig) -> Result<()> {
-        self.require_domain(domain)?;
+        let current = self.require_domain(domain)?;
+        if config.max_storage != current.max_storage {
+            self.check_storage(domain, config, None, 0)?;
+        }
         write_toml(&self.data.domain(domain).join(DOMAIN_FILE), config)
     }
 
@@ -300,26 +316,41 @@ impl Directory {
     }
 
     /// Checks that quotas together stay within the domain's storage: every other user's
-    /// quota plus `quota` for `user` (a new one, or a change).
+    /// quota plus `quota` for `user` (a new one, or a change), or every user's when `user`
+    /// is `None` (a new limit). Under a storage limit every mailbox needs a quota.
     fn check_storage(
         &self,
         domain: &Domain,
         config: &DomainConfig,
-        user: &LocalPart,
+        user: Option<&LocalPart>,
         quota: u64,
     ) -> Result<()> {
         if config.max_storage == 0 {
             return Ok(());
         }
-        if quota == 0 {
+        if user.is_some() && quota == 0 {
             return Err(Error::UnlimitedQuota { domain: domain.clone(), max: config.max_storage });
         }
-        let mut total = quota;
+        let (mut total, mut unlimited) = (quota, Vec::new());
         for other in self.user_infos(domain)? {
-            if other.address.local != *user {
-                total =
-                    total.saturating_add(if other.quota == 0 { u64::MAX / 2 } else { other.quota });
+            if Some(&other.address.local) == user {
+                continue;
             }
+            if other.quota == 0 {
+                unlimited.push(other.address.to_string());
+            }
+            total = total.saturating_add(other.quota);
+        }
+        if !unlimited.is_empty() {
+            let mut users = unlimited.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
+            if unlimited.len() > 5 {
+                users.push_str(&format!(" and {} more", unlimited.len() - 5));
+            }
+            return Err(Error::QuotaMissing {
+                domain: domain.clone(),
+                users,
+                max: config.max_storage,
+            });
         }
         if total > config.max_storage {
             return Err(Error::StorageAboveMax {
@@ -466,7 +497,7 @@ impl Directory {
             if config.default_quota > 0 { config.default_quota } else { config.max_quota };
         let quota = quota.unwrap_or(fallback);
         check_quota(&address.domain, &config, quota)?;
-        self.check_storage(&address.domain, &config, &address.local, quota)?;
+        self.check_storage(&address.domain, &config, Some(&address.local), quota)?;
         let account = Account { password: password::hash(password)?, quota, ..Account::default() };
 
         let target = self.data.user(&address.domain, &address.local);
@@ -505,7 +536,7 @@ impl Directory {
     pub fn set_quota(&self, address: &Address, quota: u64) -> Result<()> {
         let config = self.require_domain(&address.domain)?;
         check_quota(&address.domain, &config, quota)?;
-        self.check_storage(&address.domain, &config, &address.local, quota)?;
+        self.check_storage(&address.domain, &config, Some(&address.local), quota)?;
         let mut account = (*self.require_account(address)?).clone();
         account.quota = quota;
         set_maildir_quota(&self.maildir(address), quota)?;

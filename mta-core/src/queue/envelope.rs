@@ -177,6 +177,19 @@ pub enum RecipientStatus {
 }
 
 impl RecipientStatus {
+    /// In words, for people (the CLI and the admin pages); `now` in Unix seconds.
+    pub fn describe(&self, now: u64) -> String {
+        match self {
+            RecipientStatus::Pending => "pending".to_string(),
+            RecipientStatus::Delivered { .. } => "delivered".to_string(),
+            RecipientStatus::Failed { reason, .. } => format!("failed: {reason}"),
+            RecipientStatus::Deferred { attempts, next, reason } => {
+                let wait = next.saturating_sub(now);
+                format!("deferred ({attempts} attempts, next in {wait} s): {reason}")
+            }
+        }
+    }
+
     /// Delivered or failed: nothing more to do.
     pub fn is_final(&self) -> bool {
         matches!(self, RecipientStatus::Delivered { .. } | RecipientStatus::Failed { .. })

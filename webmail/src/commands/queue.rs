@@ -96,13 +96,7 @@ fn summary(entry: &Entry) -> String {
             {
                 "pending (remote delivery is not available yet)".to_string()
             }
-            RecipientStatus::Pending => "pending".to_string(),
-            RecipientStatus::Delivered { .. } => "delivered".to_string(),
-            RecipientStatus::Failed { reason, .. } => format!("failed: {reason}"),
-            RecipientStatus::Deferred { attempts, next, reason } => {
-                let wait = next.saturating_sub(mta_core::queue::now());
-                format!("deferred ({attempts} attempts, next in {wait} s): {reason}")
-            }
+            other => other.describe(mta_core::queue::now()),
         };
         text.push_str(&format!("  to {}  {state}\n", r.destination));
     }
