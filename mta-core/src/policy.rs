@@ -13,7 +13,8 @@
 //!    arrive later; the slot is here);
 //! 6. clean.
 //!
-//! The action is the user's if they chose one, else the domain's.
+//! The action is the user's if they chose one and the domain lets users choose
+//! ([`SpamPolicy::lock_action`] unset), else the domain's.
 
 use serde::{Deserialize, Serialize};
 
@@ -73,6 +74,8 @@ pub struct SpamPolicy {
     /// The score from which a message is spam (scores arrive with the checks that make
     /// them); unset: scores decide nothing.
     pub threshold: Option<f64>,
+    /// In a domain's policy: its action applies to every user, whatever they chose.
+    pub lock_action: bool,
 }
 
 /// Why a list entry was refused.
@@ -209,7 +212,8 @@ pub fn decide(
 ) -> Decision {
     let empty = SpamPolicy::default();
     let user = user.unwrap_or(&empty);
-    let action = user.action.or(domain.action).unwrap_or_default();
+    let chosen = if domain.lock_action { None } else { user.action };
+    let action = chosen.or(domain.action).unwrap_or_default();
     let tag = if user.tag.trim().is_empty() { domain.tag() } else { user.tag() }.to_string();
     let spam = |reason: String| Decision::Spam { action, tag: tag.clone(), reason };
     if sender.trim().is_empty() {
@@ -295,6 +299,11 @@ mod tests {
             Decision::Spam { action, tag, .. } => {
                 assert_eq!((action, tag.as_str()), (SpamAction::Tag, "[SPAM]"))
             }
+            other => panic!("{other:?}"),
+        }
+        let locked = SpamPolicy { lock_action: true, ..domain.clone() };
+        match decide("a@other.example", &locked, Some(&user), None) {
+            Decision::Spam { action, .. } => assert_eq!(action, SpamAction::Junk, "locked"),
             other => panic!("{other:?}"),
         }
         match decide("a@spam.example", &domain, None, None) {

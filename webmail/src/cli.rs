@@ -171,6 +171,10 @@ pub enum DomainCommand {
         /// The subject tag (with --action tag).
         #[arg(long)]
         tag: Option<String>,
+        /// Whether the domain's action applies to every user (true) or users may choose
+        /// their own (false).
+        #[arg(long)]
+        lock_action: Option<bool>,
     },
     /// Stop serving a domain; its files are moved under removed/ for recovery.
     Remove {

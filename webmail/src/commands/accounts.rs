@@ -91,8 +91,9 @@ pub fn domain(data: &Path, command: DomainCommand, out: Output) -> anyhow::Resul
         DomainCommand::Admins { domain, addresses } => {
             admin::domain_admins(data, &domain, &addresses, out)
         }
-        DomainCommand::Spam { domain, allow, block, action, tag } => {
-            admin::spam(data, &domain, allow, block, action, tag, out)
+        DomainCommand::Spam { domain, allow, block, action, tag, lock_action } => {
+            let change = admin::SpamChange { allow, block, action, tag, lock_action };
+            admin::spam(data, &domain, change, out)
         }
         DomainCommand::Remove { domain, yes } => {
             let directory = open(data)?;

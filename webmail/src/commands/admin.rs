@@ -160,38 +160,48 @@ pub fn domain_admins(
     })
 }
 
+/// What `mailroom domain spam` changes: the lists always, the rest when given.
+#[derive(Debug)]
+pub struct SpamChange {
+    /// Senders never treated as spam.
+    pub allow: Vec<String>,
+    /// Senders always treated as spam.
+    pub block: Vec<String>,
+    /// The action.
+    pub action: Option<String>,
+    /// The subject tag.
+    pub tag: Option<String>,
+    /// Whether users may not choose their own action.
+    pub lock_action: Option<bool>,
+}
+
 /// `mailroom domain spam`.
-pub fn spam(
-    data: &Path,
-    domain: &str,
-    allow: Vec<String>,
-    block: Vec<String>,
-    action: Option<String>,
-    tag: Option<String>,
-    out: Output,
-) -> anyhow::Result<()> {
+pub fn spam(data: &Path, domain: &str, change: SpamChange, out: Output) -> anyhow::Result<()> {
     let directory = open(data)?;
     let domain = Domain::parse(domain)?;
     let mut config = domain_config(&directory, &domain)?;
-    let action = action
+    let action = change
+        .action
         .as_deref()
         .map(|a| SpamAction::parse(a).ok_or_else(|| anyhow::anyhow!("unknown action {a:?}")))
         .transpose()?;
     let policy = SpamPolicy {
-        allow,
-        block,
+        allow: change.allow,
+        block: change.block,
         action: action.or(config.spam.action),
-        tag: tag.unwrap_or(config.spam.tag.clone()),
+        tag: change.tag.unwrap_or(config.spam.tag.clone()),
         threshold: config.spam.threshold,
+        lock_action: change.lock_action.unwrap_or(config.spam.lock_action),
     }
     .checked()?;
     config.spam = policy;
     directory.set_domain(&domain, &config)?;
     let detail = format!(
-        "allow {} block {} action {}",
+        "allow {} block {} action {}{}",
         config.spam.allow.join(" "),
         config.spam.block.join(" "),
-        config.spam.action.unwrap_or_default().as_str()
+        config.spam.action.unwrap_or_default().as_str(),
+        if config.spam.lock_action { " (locked)" } else { "" }
     );
     record(&directory, "domain.spam", domain.as_str(), &detail);
     out.print(&json!({ "domain": domain, "spam": config.spam }), || format!("{domain}: {detail}"))
