@@ -1,6 +1,7 @@
 //! The routes, grouped by area; each area's `config` registers its own.
 
 pub mod addressbook;
+pub mod admin;
 pub mod assets;
 pub mod auth;
 pub mod compose;
@@ -14,6 +15,7 @@ use actix_web::web::ServiceConfig;
 pub fn config(cfg: &mut ServiceConfig) {
     cfg.configure(assets::config)
         .configure(addressbook::config)
+        .configure(admin::config)
         .configure(auth::config)
         .configure(compose::config)
         .configure(folder::config)

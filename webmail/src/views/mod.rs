@@ -3,6 +3,7 @@
 //! Everything is escaped by maud; a `PreEscaped` carries a `// XSS-safety:` comment.
 
 pub mod addressbook;
+pub mod admin;
 pub mod compose;
 pub mod error;
 pub mod folder;
