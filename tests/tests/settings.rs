@@ -337,3 +337,81 @@ fn old_trash_is_emptied_at_login_a_month_later() {
     let log = std::fs::read_to_string(server.data.with_extension("log")).expect("log");
     assert!(log.contains("purged=1"), "the purge was not logged: {log}");
 }
+
+#[test]
+fn a_personal_spam_policy_is_felt_at_smtp_time_within_the_domains() {
+    let (_dir, server, curl) = start();
+    let spam = |block: &str, allow: &str, action: &str| {
+        let page = curl.get("/settings");
+        curl.post(
+            "/settings/spam",
+            &[
+                ("csrf", &page.csrf()),
+                ("block", block),
+                ("allow", allow),
+                ("action", action),
+                ("tag", ""),
+            ],
+        )
+    };
+    let saved = spam("pest.example\nnag@bulk.example", "", "");
+    assert_eq!(saved.header("location"), Some("/settings?saved=spam"), "{}", saved.body);
+    let page = curl.get("/settings?saved=spam");
+    assert!(page.body.contains("Spam policy saved."), "{}", page.body);
+    assert!(page.body.contains("pest.example\nnag@bulk.example"), "the lists come back");
+
+    // The domain's action (refuse) for what the user blocks, at RCPT.
+    let refused = server.mail("x@pest.example", DEMO, "hello");
+    assert!(refused.starts_with("550 5.7.1") && refused.contains("pest.example"), "{refused}");
+    let refused = server.mail("nag@bulk.example", DEMO, "hello");
+    assert!(refused.starts_with("550 5.7.1"), "{refused}");
+    assert!(server.mail("other@bulk.example", DEMO, "fine").contains("queued"));
+
+    // The user's own action: into Junk.
+    assert_eq!(spam("pest.example", "", "junk").status, 303);
+    assert!(server.mail("x@pest.example", DEMO, "into junk").contains("queued"));
+    wait_for("delivery into Junk", Duration::from_secs(20), || {
+        server.folder_texts(DEMO, "Junk").iter().any(|m| m.contains("Subject: into junk"))
+    });
+
+    // The domain's block wins over the user's allow; a locked domain action wins over
+    // the user's choice, and the page says so.
+    let out = server.admin(
+        &[
+            "domain",
+            "spam",
+            "demo.example",
+            "--block",
+            "evil.example",
+            "--action",
+            "tag",
+            "--lock-action",
+            "true",
+        ],
+        "",
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(spam("pest.example", "friend@evil.example", "junk").status, 303);
+    assert!(server.mail("friend@evil.example", DEMO, "still spam").contains("queued"));
+    assert!(server.mail("x@pest.example", DEMO, "tagged").contains("queued"));
+    wait_for("the tagged deliveries", Duration::from_secs(20), || {
+        let inbox = server.folder_texts(DEMO, "");
+        ["Subject: [SPAM] still spam", "Subject: [SPAM] tagged"]
+            .iter()
+            .all(|s| inbox.iter().any(|m| m.contains(s)))
+    });
+    let page = curl.get("/settings");
+    assert!(page.body.contains("as your domain decides"), "{}", page.body);
+
+    // A wrong entry: refused with the reason, what was typed kept, nothing saved.
+    let wrong = spam("pest.example\nnot a domain!", "", "");
+    assert_eq!(wrong.status, 400);
+    assert!(wrong.body.contains("neither an address nor a domain"), "{}", wrong.body);
+    assert!(wrong.body.contains("not a domain!"), "what was typed is kept");
+    let prefs =
+        std::fs::read_to_string(server.data.join("domains/demo.example/users/demo/prefs.toml"))
+            .expect("prefs");
+    assert!(!prefs.contains("not a domain"), "{prefs}");
+    let wrong = spam("", "", "explode");
+    assert!(wrong.status == 400 && wrong.body.contains("is not reject, junk or tag"));
+}

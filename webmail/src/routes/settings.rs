@@ -5,11 +5,12 @@ use actix_web::http::{StatusCode, header};
 use actix_web::web::{self, Data, Form, Query, ServiceConfig};
 use actix_web::{HttpRequest, HttpResponse};
 use mta_core::accounts::{Login, Prefs, Service, SortField};
+use mta_core::policy::{SpamAction, SpamPolicy};
 use serde::Deserialize;
 
 use crate::http::{AppState, Error, User};
 use crate::views::layout::Viewer;
-use crate::views::settings::{self, Outcome};
+use crate::views::settings::{self, Account, Outcome};
 use crate::writing::addresses::check_address;
 
 /// Registers the routes.
@@ -19,7 +20,8 @@ pub fn config(cfg: &mut ServiceConfig) {
         .route("/settings/identity", web::post().to(save_identity))
         .route("/settings/password", web::post().to(change_password))
         .route("/settings/vacation", web::post().to(save_vacation))
-        .route("/settings/trash", web::post().to(save_trash));
+        .route("/settings/trash", web::post().to(save_trash))
+        .route("/settings/spam", web::post().to(save_spam));
 }
 
 #[derive(Debug, Deserialize)]
@@ -33,12 +35,34 @@ async fn load(state: &AppState, user: &User) -> Result<Prefs, Error> {
     Ok((*prefs).clone())
 }
 
-fn render(user: &User, prefs: &Prefs, outcome: &Outcome, status: StatusCode) -> HttpResponse {
+/// What the page shows besides the user's own settings: their domain's spam policy
+/// (what they choose within) and whether they administer something. The link is shown
+/// to root admins and to admins of their own domain; others reach `/admin` directly.
+async fn account(state: &AppState, user: &User) -> Result<Account, Error> {
+    let (directory, address) = (state.directory.clone(), user.session.user.clone());
+    web::block(move || -> Result<Account, mta_core::accounts::Error> {
+        let domain = directory.domain(&address.domain)?.unwrap_or_default();
+        let admin = domain.admins.contains(&address) || directory.root_admins()?.contains(&address);
+        Ok(Account { domain_spam: domain.spam.clone(), admin })
+    })
+    .await
+    .map_err(Error::internal)?
+    .map_err(Error::from)
+}
+
+async fn render(
+    state: &AppState,
+    user: &User,
+    prefs: &Prefs,
+    outcome: &Outcome,
+    status: StatusCode,
+) -> Result<HttpResponse, Error> {
+    let account = account(state, user).await?;
     let csrf = user.csrf();
     let viewer = Viewer { user: &user.session.user.to_string(), csrf: &csrf };
-    HttpResponse::build(status)
+    Ok(HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
-        .body(settings::page(viewer, prefs, outcome).into_string())
+        .body(settings::page(viewer, prefs, &account, outcome).into_string()))
 }
 
 async fn settings_page(
@@ -52,9 +76,10 @@ async fn settings_page(
         "password" => "New password".to_string(),
         "vacation" => "Away message".to_string(),
         "trash" => "Trash setting".to_string(),
+        "spam" => "Spam policy".to_string(),
         _ => "Reading settings".to_string(),
     });
-    Ok(render(&user, &prefs, &Outcome { saved, error: None }, StatusCode::OK))
+    render(&state, &user, &prefs, &Outcome { saved, error: None }, StatusCode::OK).await
 }
 
 /// Saves `prefs` (checked) and goes back to the page, or shows why not.
@@ -75,7 +100,7 @@ async fn store(
             .finish()),
         Err(mta_core::accounts::Error::Prefs(why)) => {
             let outcome = Outcome { saved: None, error: Some(capitalised(&why.to_string())) };
-            Ok(render(user, &prefs, &outcome, StatusCode::BAD_REQUEST))
+            render(state, user, &prefs, &outcome, StatusCode::BAD_REQUEST).await
         }
         Err(other) => Err(other.into()),
     }
@@ -86,8 +111,14 @@ fn capitalised(text: &str) -> String {
     chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }
 
-fn refuse(user: &User, prefs: &Prefs, why: String) -> HttpResponse {
-    render(user, prefs, &Outcome { saved: None, error: Some(why) }, StatusCode::BAD_REQUEST)
+async fn refuse(
+    state: &AppState,
+    user: &User,
+    prefs: &Prefs,
+    why: String,
+) -> Result<HttpResponse, Error> {
+    let outcome = Outcome { saved: None, error: Some(why) };
+    render(state, user, prefs, &outcome, StatusCode::BAD_REQUEST).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -111,29 +142,35 @@ async fn save_reading(
     prefs.prefer_html = form.prefer_html.is_some();
     prefs.always_show_images = form.always_show_images.is_some();
     let Ok(page_size) = form.page_size.trim().parse::<u16>() else {
-        return Ok(refuse(
+        return refuse(
+            &state,
             &user,
             &prefs,
             format!("{:?} is not a number of messages", form.page_size),
-        ));
+        )
+        .await;
     };
     let Some(sort) = SortField::parse(&form.sort) else {
-        return Ok(refuse(
+        return refuse(
+            &state,
             &user,
             &prefs,
             format!("Cannot sort by {:?}; use date, from, subject or size", form.sort),
-        ));
+        )
+        .await;
     };
     let descending = match form.dir.as_str() {
         "natural" => None,
         "desc" => Some(true),
         "asc" => Some(false),
         other => {
-            return Ok(refuse(
+            return refuse(
+                &state,
                 &user,
                 &prefs,
                 format!("Direction {other:?} is not asc, desc or natural"),
-            ));
+            )
+            .await;
         }
     };
     (prefs.page_size, prefs.sort, prefs.descending) = (page_size, sort, descending);
@@ -167,7 +204,7 @@ async fn save_identity(
             Err(why) => {
                 let why =
                     format!("The reply-to address {:?} is not an address: {why}", prefs.reply_to);
-                return Ok(refuse(&user, &prefs, why));
+                return refuse(&state, &user, &prefs, why).await;
             }
         }
     }
@@ -200,11 +237,13 @@ async fn change_password(
         return Err(Error::TooManyLogins { retry_after: wait, minutes: wait.div_ceil(60) });
     }
     if form.new != form.again {
-        return Ok(refuse(
+        return refuse(
+            &state,
             &user,
             &prefs,
             "The two new passwords differ; type the same one twice".into(),
-        ));
+        )
+        .await;
     }
     let directory = state.directory.clone();
     let (who, current) = (account.clone(), form.current);
@@ -214,11 +253,13 @@ async fn change_password(
         .map_err(Error::internal)?;
     if !matches!(checked, Login::Granted(_)) {
         state.limiter.failed(&client, &account, now);
-        return Ok(refuse(
+        return refuse(
+            &state,
             &user,
             &prefs,
             "The current password is not right; nothing was changed".into(),
-        ));
+        )
+        .await;
     }
     let directory = state.directory.clone();
     let (who, new) = (address.clone(), form.new);
@@ -227,7 +268,13 @@ async fn change_password(
     match changed {
         Ok(()) => {}
         Err(mta_core::accounts::Error::Password(why)) => {
-            return Ok(refuse(&user, &prefs, capitalised(&format!("{why}; nothing was changed"))));
+            return refuse(
+                &state,
+                &user,
+                &prefs,
+                capitalised(&format!("{why}; nothing was changed")),
+            )
+            .await;
         }
         Err(other) => return Err(other.into()),
     }
@@ -266,11 +313,13 @@ async fn save_vacation(
     v.subject = form.subject.trim().to_string();
     v.body = form.body.replace("\r\n", "\n").trim_end().to_string();
     if v.enabled && v.body.trim().is_empty() {
-        return Ok(refuse(
+        return refuse(
+            &state,
             &user,
             &prefs,
             "Write the message senders will get before turning the away message on".into(),
-        ));
+        )
+        .await;
     }
     store(&state, &user, prefs, "vacation").await
 }
@@ -291,12 +340,64 @@ async fn save_trash(
     match form.trash_days.trim().parse::<u32>() {
         Ok(days) => prefs.trash_days = days,
         Err(_) => {
-            return Ok(refuse(
+            return refuse(
+                &state,
                 &user,
                 &prefs,
                 format!("{:?} is not a number of days", form.trash_days),
-            ));
+            )
+            .await;
         }
     }
     store(&state, &user, prefs, "trash").await
+}
+
+#[derive(Debug, Deserialize)]
+struct SpamForm {
+    csrf: String,
+    allow: String,
+    block: String,
+    /// "" for the domain's.
+    action: String,
+    tag: String,
+}
+
+async fn save_spam(
+    state: Data<AppState>,
+    user: User,
+    form: Form<SpamForm>,
+) -> Result<HttpResponse, Error> {
+    user.check_csrf(&form.csrf)?;
+    let mut prefs = load(&state, &user).await?;
+    let form = form.into_inner();
+    let list = |t: &str| {
+        t.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_string).collect::<Vec<_>>()
+    };
+    let action = match form.action.trim() {
+        "" => None,
+        name => match SpamAction::parse(name) {
+            Some(action) => Some(action),
+            None => {
+                let why = format!("{name:?} is not reject, junk or tag");
+                return refuse(&state, &user, &prefs, why).await;
+            }
+        },
+    };
+    let typed = SpamPolicy {
+        allow: list(&form.allow),
+        block: list(&form.block),
+        action,
+        tag: form.tag.trim().to_string(),
+        threshold: prefs.spam.threshold,
+        lock_action: false,
+    };
+    match typed.clone().checked() {
+        Ok(policy) => prefs.spam = policy,
+        Err(why) => {
+            // Shown as typed, so nothing is lost.
+            prefs.spam = typed;
+            return refuse(&state, &user, &prefs, capitalised(&why.to_string())).await;
+        }
+    }
+    store(&state, &user, prefs, "spam").await
 }

@@ -1,9 +1,10 @@
 //! The settings page: one form per section (display, identity, password, vacation,
-//! Trash), each saved on its own.
+//! Trash, spam), each saved on its own.
 
 use maud::{Markup, html};
 use mta_core::accounts::prefs::{MAX_PAGE_SIZE, MAX_SIGNATURE, MAX_VACATION_TEXT, MIN_PAGE_SIZE};
 use mta_core::accounts::{Prefs, SortField};
+use mta_core::policy::{SpamAction, SpamPolicy};
 
 use super::layout::{self, Viewer};
 
@@ -16,8 +17,27 @@ pub struct Outcome {
     pub error: Option<String>,
 }
 
+/// What the page shows besides the user's own settings.
+#[derive(Debug, Clone, Default)]
+pub struct Account {
+    /// The spam policy of the user's domain, which theirs works within.
+    pub domain_spam: SpamPolicy,
+    /// Whether to show the way to the admin pages.
+    pub admin: bool,
+}
+
+fn action_label(action: SpamAction) -> &'static str {
+    match action {
+        SpamAction::Reject => "refused (550 5.7.1)",
+        SpamAction::Junk => "filed into Junk",
+        SpamAction::Tag => "tagged in the subject",
+    }
+}
+
 /// The page.
-pub fn page(viewer: Viewer<'_>, prefs: &Prefs, outcome: &Outcome) -> Markup {
+pub fn page(viewer: Viewer<'_>, prefs: &Prefs, account: &Account, outcome: &Outcome) -> Markup {
+    let domain = &account.domain_spam;
+    let domain_action = domain.action.unwrap_or_default();
     let dir = match prefs.descending {
         None => "natural",
         Some(true) => "desc",
@@ -29,6 +49,7 @@ pub fn page(viewer: Viewer<'_>, prefs: &Prefs, outcome: &Outcome) -> Markup {
         Some(viewer),
         html! {
             h1 { "Settings" }
+            @if account.admin { p { a href="/admin" { "Administration" } } }
             @if let Some(section) = &outcome.saved { p.notice role="status" { (section) " saved." } }
             @if let Some(error) = &outcome.error { p.error role="alert" { (error) } }
             form.settings #display method="post" action="/settings" {
@@ -101,6 +122,38 @@ pub fn page(viewer: Viewer<'_>, prefs: &Prefs, outcome: &Outcome) -> Markup {
                     }
                 }
                 button type="submit" { "Save" }
+            }
+            form.settings #spam method="post" action="/settings/spam" {
+                input type="hidden" name="csrf" value=(viewer.csrf);
+                fieldset {
+                    legend { "Spam" }
+                    p.hint {
+                        "Checked while the sending server is still connected. Your lists come after your domain's: "
+                        "what your domain blocks stays blocked ("
+                        (domain.block.len()) " " (if domain.block.len() == 1 { "entry" } else { "entries" }) ")."
+                    }
+                    label { "Always block (addresses or domains, one a line) "
+                        textarea name="block" rows="4" { (prefs.spam.block.join("\n")) }
+                    }
+                    label { "Never block " textarea name="allow" rows="3" { (prefs.spam.allow.join("\n")) } }
+                    @if domain.lock_action {
+                        p { "Spam is " (action_label(domain_action)) ", as your domain decides." }
+                        input type="hidden" name="action" value="";
+                    } @else {
+                        label { "Spam is "
+                            select name="action" {
+                                option value="" selected[prefs.spam.action.is_none()] { "as the domain decides (" (action_label(domain_action)) ")" }
+                                @for action in [SpamAction::Reject, SpamAction::Junk, SpamAction::Tag] {
+                                    option value=(action.as_str()) selected[prefs.spam.action == Some(action)] { (action_label(action)) }
+                                }
+                            }
+                        }
+                    }
+                    label { "Subject tag (empty: the domain's, " (domain.tag()) ") "
+                        input type="text" name="tag" value=(prefs.spam.tag) maxlength="40";
+                    }
+                }
+                button type="submit" { "Save spam policy" }
             }
         },
     )
