@@ -253,6 +253,29 @@ impl Server {
         files
     }
 
+    /// Sends one short message over inbound SMTP; returns the reply to the last step
+    /// (a refusal at RCPT is that reply).
+    pub fn mail(&self, from: &str, to: &str, subject: &str) -> String {
+        let (mut smtp, _) = Smtp::connect(self.smtp);
+        smtp.cmd("EHLO far.example");
+        let message = format!("From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\n\r\nhello\r\n");
+        smtp.send_message(from, &[to], &message)
+    }
+
+    /// The texts of the messages in a user's folder ("" for the INBOX).
+    pub fn folder_texts(&self, address: &str, folder: &str) -> Vec<String> {
+        let (user, domain) = address.split_once('@').expect("address");
+        let root = self.data.join("domains").join(domain).join("users").join(user).join("Maildir");
+        let dir = if folder.is_empty() { root } else { root.join(format!(".{folder}")) };
+        let mut out = Vec::new();
+        for sub in ["new", "cur"] {
+            for entry in std::fs::read_dir(dir.join(sub)).into_iter().flatten().flatten() {
+                out.push(std::fs::read_to_string(entry.path()).expect("read"));
+            }
+        }
+        out
+    }
+
     /// The number of messages in this host's queue.
     pub fn queued(&self) -> usize {
         let Ok(hosts) = std::fs::read_dir(self.data.join("queue")) else { return 0 };

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use mailroom_tests::server::{Server, Smtp, wait_for};
+use mailroom_tests::server::{Server, wait_for};
 
 const DEMO: &str = "demo@demo.example";
 
@@ -25,25 +25,6 @@ fn fails(server: &Server, args: &[&str], says: &str) {
     assert!(!out.status.success() && err.contains(says), "{args:?}: {err}");
 }
 
-fn send(server: &Server, from: &str, to: &str, subject: &str) -> String {
-    let (mut smtp, _) = Smtp::connect(server.smtp);
-    smtp.cmd("EHLO far.example");
-    let message = format!("From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\n\r\nhello\r\n");
-    smtp.send_message(from, &[to], &message)
-}
-
-fn folder_files(server: &Server, user: &str, folder: &str) -> Vec<String> {
-    let root = server.data.join("domains/demo.example/users").join(user).join("Maildir");
-    let dir = if folder.is_empty() { root } else { root.join(format!(".{folder}")) };
-    let mut out = Vec::new();
-    for sub in ["new", "cur"] {
-        for entry in std::fs::read_dir(dir.join(sub)).into_iter().flatten().flatten() {
-            out.push(std::fs::read_to_string(entry.path()).expect("read"));
-        }
-    }
-    out
-}
-
 #[test]
 fn domain_and_user_administration_from_the_command_line_with_an_audit_trail() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -51,60 +32,66 @@ fn domain_and_user_administration_from_the_command_line_with_an_audit_trail() {
     server.add_user("bob@demo.example", "bob-password-1");
     server.add_user("carol@demo.example", "carol-password-1");
 
-    // Limits.
+    // Limits. A storage limit needs every mailbox to have a quota, and the quotas to fit.
+    let limit = ["domain", "limits", "demo.example", "--max-storage", "500000000"];
+    fails(&server, &limit, "bob@demo.example, carol@demo.example have no quota");
+    for user in ["bob@demo.example", "carol@demo.example"] {
+        ok(&server, &["user", "quota", user, "150000000"]);
+    }
     let limits = ok(
         &server,
         &["domain", "limits", "demo.example", "--max-users", "3", "--max-storage", "500000000"],
     );
     assert_eq!(limits["config"]["max_users"], 3);
     assert_eq!(limits["config"]["max_storage"], 500_000_000u64);
+    fails(&server, &["user", "quota", "bob@demo.example", "300000000"], "would come to");
     let out = server.admin(&["user", "add", "dave@demo.example"], "dave-password-1\n");
     assert!(String::from_utf8_lossy(&out.stderr).contains("at most 3 users"), "{out:?}");
     fails(&server, &["domain", "limits", "nowhere.example", "--max-users", "1"], "does not exist");
 
     // Unknown addresses: refused, then delivered to a catch-all, then dropped.
-    assert!(send(&server, "a@far.example", "nobody@demo.example", "x").starts_with("550 5.1.1"));
+    assert!(server.mail("a@far.example", "nobody@demo.example", "x").starts_with("550 5.1.1"));
     ok(&server, &["domain", "catch-all", "demo.example", "--user", "carol"]);
     assert!(
-        send(&server, "a@far.example", "nobody@demo.example", "to the catch-all")
-            .contains("queued")
+        server.mail("a@far.example", "nobody@demo.example", "to the catch-all").contains("queued")
     );
     wait_for("the catch-all", Duration::from_secs(20), || {
-        folder_files(&server, "carol", "").len() == 1
+        server.folder_texts("carol@demo.example", "").len() == 1
     });
     fails(&server, &["domain", "catch-all", "demo.example", "--user", "ghost"], "is not a user");
     ok(&server, &["domain", "catch-all", "demo.example", "--discard"]);
     assert!(
-        send(&server, "a@far.example", "nobody@demo.example", "into the void").contains("queued")
+        server.mail("a@far.example", "nobody@demo.example", "into the void").contains("queued")
     );
     wait_for("the queue to empty", Duration::from_secs(20), || server.queued() == 0);
-    assert_eq!(folder_files(&server, "carol", "").len(), 1, "a discarded message was delivered");
+    assert_eq!(
+        server.folder_texts("carol@demo.example", "").len(),
+        1,
+        "a discarded message was delivered"
+    );
     ok(&server, &["domain", "catch-all", "demo.example", "--bounce"]);
 
     // Another name for the domain.
     ok(&server, &["domain", "add-alias", "demo.test", "demo.example"]);
-    assert!(
-        send(&server, "a@far.example", "bob@demo.test", "via the other name").contains("queued")
-    );
+    assert!(server.mail("a@far.example", "bob@demo.test", "via the other name").contains("queued"));
     wait_for("delivery via the domain alias", Duration::from_secs(20), || {
-        folder_files(&server, "bob", "").len() == 1
+        server.folder_texts("bob@demo.example", "").len() == 1
     });
 
     // Forwards: Bob's mail also to Carol; then only to Carol.
     let forward = ok(&server, &["user", "forward", "bob@demo.example", "carol"]);
     assert_eq!(forward["forward"][0], "carol@demo.example");
-    assert!(send(&server, "a@far.example", "bob@demo.example", "copied").contains("queued"));
+    assert!(server.mail("a@far.example", "bob@demo.example", "copied").contains("queued"));
     wait_for("the copy and the forward", Duration::from_secs(20), || {
-        folder_files(&server, "bob", "").len() == 2 && folder_files(&server, "carol", "").len() == 2
+        server.folder_texts("bob@demo.example", "").len() == 2
+            && server.folder_texts("carol@demo.example", "").len() == 2
     });
     ok(&server, &["user", "forward", "bob@demo.example", "carol", "--only"]);
-    assert!(
-        send(&server, "a@far.example", "bob@demo.example", "forwarded only").contains("queued")
-    );
+    assert!(server.mail("a@far.example", "bob@demo.example", "forwarded only").contains("queued"));
     wait_for("the forward", Duration::from_secs(20), || {
-        folder_files(&server, "carol", "").len() == 3
+        server.folder_texts("carol@demo.example", "").len() == 3
     });
-    assert_eq!(folder_files(&server, "bob", "").len(), 2, "a copy stayed with --only");
+    assert_eq!(server.folder_texts("bob@demo.example", "").len(), 2, "a copy stayed with --only");
     ok(&server, &["user", "forward", "bob@demo.example"]);
     fails(
         &server,
@@ -141,14 +128,14 @@ fn domain_and_user_administration_from_the_command_line_with_an_audit_trail() {
             "reject",
         ],
     );
-    let refused = send(&server, "x@spam.example", DEMO, "buy now");
+    let refused = server.mail("x@spam.example", DEMO, "buy now");
     assert!(refused.starts_with("550 5.7.1") && refused.contains("spam.example"), "{refused}");
-    let refused = send(&server, "x@mail.spam.example", DEMO, "buy now");
+    let refused = server.mail("x@mail.spam.example", DEMO, "buy now");
     assert!(refused.starts_with("550 5.7.1"), "subdomains are blocked too: {refused}");
     ok(&server, &["domain", "spam", "demo.example", "--block", "spam.example", "--action", "junk"]);
-    assert!(send(&server, "x@spam.example", DEMO, "into junk").contains("queued"));
+    assert!(server.mail("x@spam.example", DEMO, "into junk").contains("queued"));
     wait_for("delivery into Junk", Duration::from_secs(20), || {
-        folder_files(&server, "demo", "Junk").len() == 1
+        server.folder_texts("demo@demo.example", "Junk").len() == 1
     });
     ok(
         &server,
@@ -164,14 +151,14 @@ fn domain_and_user_administration_from_the_command_line_with_an_audit_trail() {
             "[JUNK?]",
         ],
     );
-    assert!(send(&server, "x@spam.example", DEMO, "tag me").contains("queued"));
+    assert!(server.mail("x@spam.example", DEMO, "tag me").contains("queued"));
     wait_for("the tagged delivery", Duration::from_secs(20), || {
-        folder_files(&server, "demo", "").len() == 1
+        server.folder_texts("demo@demo.example", "").len() == 1
     });
     assert!(
-        folder_files(&server, "demo", "")[0].contains("Subject: [JUNK?] tag me"),
+        server.folder_texts("demo@demo.example", "")[0].contains("Subject: [JUNK?] tag me"),
         "{:?}",
-        folder_files(&server, "demo", "")
+        server.folder_texts("demo@demo.example", "")
     );
     fails(
         &server,
