@@ -185,3 +185,28 @@ fn domain_and_user_administration_from_the_command_line_with_an_audit_trail() {
     assert_eq!(actions[0], "domain.spam", "newest first");
     assert!(events[0]["who"].as_str().is_some_and(|w| w.starts_with("cli:")));
 }
+
+#[test]
+fn removed_domains_are_kept_for_recovery_then_purged() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut server = Server::start(&dir.path().join("data"), "[admin]\nkeep_removed_days = 30");
+    ok(&server, &["domain", "add", "recent.example"]);
+    server.add_user("ann@recent.example", "ann-password-1");
+    let removed = ok(&server, &["domain", "remove", "recent.example", "--yes"]);
+    let kept = std::path::PathBuf::from(removed["kept_at"].as_str().expect("kept_at"));
+    assert!(kept.join("users/ann/Maildir/cur").is_dir(), "{kept:?}");
+    // One removed long ago (its name carries the time: 2001).
+    let ancient = server.data.join("removed/ancient.example.1000000000.M1P1Q1.old-host");
+    std::fs::create_dir_all(ancient.join("users/x/Maildir/cur")).expect("ancient copy");
+
+    // At start and every hour the server deletes what is past the configured time.
+    server.terminate(Duration::from_secs(30));
+    server.spawn();
+    wait_for("the old copy to go", Duration::from_secs(20), || !ancient.exists());
+    assert!(kept.join("users/ann/Maildir/cur").is_dir(), "the recent copy stays");
+
+    // Recovery is moving it back.
+    std::fs::rename(&kept, server.data.join("domains/recent.example")).expect("restore");
+    let users = ok(&server, &["user", "list", "recent.example"]);
+    assert_eq!(users[0]["address"], "ann@recent.example", "{users}");
+}

@@ -22,6 +22,9 @@
 //! [web]
 //! idle_timeout_secs = 1800  # 300 on a "public computer"
 //!
+//! [admin]
+//! keep_removed_days = 30    # removed domains and users kept for recovery; 0: forever
+//!
 //! [demo]
 //! enabled = true            # create the demo domain and account on first run
 //! ```
@@ -47,6 +50,8 @@ pub struct Config {
     pub pop3: mta_core::pop3::Pop3Config,
     /// Web sessions.
     pub web: Web,
+    /// Administration.
+    pub admin: Admin,
     /// The public demo account.
     pub demo: Demo,
 }
@@ -138,6 +143,21 @@ pub struct Tls {
     pub cert: Option<PathBuf>,
     /// PEM private key.
     pub key: Option<PathBuf>,
+}
+
+/// `[admin]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Admin {
+    /// Days a removed domain or user is kept under `removed/` before it is deleted for
+    /// good; 0 keeps them until the operator deletes them.
+    pub keep_removed_days: u64,
+}
+
+impl Default for Admin {
+    fn default() -> Self {
+        Admin { keep_removed_days: 30 }
+    }
 }
 
 /// `[demo]`.

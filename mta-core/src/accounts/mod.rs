@@ -14,6 +14,7 @@
 //! - [`aliases`]: the `aliases` file
 //! - [`password`]: argon2id hashing
 //! - [`prefs`]: `prefs.toml`, what each user sets for themselves
+//! - [`removed`]: removed domains and users, kept for a while, then purged
 //! - [`cache`]: parsed files re-read on change
 //! - [`resolve`]: recipient addresses to mailboxes and remote addresses
 
@@ -23,6 +24,7 @@ pub mod cache;
 pub mod password;
 pub mod prefs;
 pub mod records;
+pub mod removed;
 pub mod resolve;
 
 use std::fs;

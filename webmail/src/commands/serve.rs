@@ -23,6 +23,9 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 /// How often expired web sessions are removed from `sessions/` (a session is refused the
 /// instant it expires whatever this is; this only keeps the directory small).
 const SESSION_SWEEP_EVERY: Duration = Duration::from_secs(10 * 60);
+/// How often removed domains and users past `[admin] keep_removed_days` are deleted
+/// (and once at start).
+const PURGE_REMOVED_EVERY: Duration = Duration::from_secs(60 * 60);
 
 /// Runs everything until a signal.
 pub fn run(data: &Path) -> anyhow::Result<()> {
@@ -50,7 +53,26 @@ pub fn run(data: &Path) -> anyhow::Result<()> {
         let (scheduler, scheduler_task) =
             scheduler::spawn(queue.clone(), Arc::clone(&directory), config.smtp.hostname.clone(), shutdown.clone());
         let sessions = crate::http::session::SessionStore::new(data.root().join("sessions"), config.web.timeouts())?;
-        tokio::spawn(sweep_sessions(sessions.clone(), shutdown.clone()));
+        let store = sessions.clone();
+        tokio::spawn(periodically(SESSION_SWEEP_EVERY, shutdown.clone(), move || {
+            let removed = store.sweep(mta_core::queue::now());
+            if removed > 0 {
+                tracing::info!(removed, "web sessions: expired ones removed");
+            }
+        }));
+        if config.admin.keep_removed_days > 0 {
+            let (directory, keep) = (Arc::clone(&directory), config.admin.keep_removed_days * 86_400);
+            tokio::spawn(periodically(PURGE_REMOVED_EVERY, shutdown.clone(), move || {
+                match directory.purge_removed(keep, mta_core::queue::now()) {
+                    Ok(purged) => {
+                        for copy in purged {
+                            tracing::info!(name = %copy.name, path = %copy.path.display(), "removed copy purged");
+                        }
+                    }
+                    Err(e) => tracing::warn!("cannot purge removed copies: {e}"),
+                }
+            }));
+        }
         let web_state = Arc::new(crate::http::AppState {
             directory: Arc::clone(&directory),
             sessions,
@@ -144,24 +166,19 @@ pub fn run(data: &Path) -> anyhow::Result<()> {
     })
 }
 
-/// Removes expired sessions at start and every [`SESSION_SWEEP_EVERY`] until shutdown.
-async fn sweep_sessions(
-    sessions: crate::http::session::SessionStore,
+/// Runs `job` (blocking work) at start and every `period` until shutdown.
+async fn periodically(
+    period: Duration,
     mut shutdown: watch::Receiver<bool>,
+    job: impl Fn() + Clone + Send + 'static,
 ) {
-    let mut every = tokio::time::interval(SESSION_SWEEP_EVERY);
+    let mut every = tokio::time::interval(period);
     loop {
         tokio::select! {
             _ = every.tick() => {}
             _ = shutdown.changed() => return,
         }
-        let store = sessions.clone();
-        let now = mta_core::queue::now();
-        if let Ok(removed) = tokio::task::spawn_blocking(move || store.sweep(now)).await
-            && removed > 0
-        {
-            tracing::info!(removed, "web sessions: expired ones removed");
-        }
+        let _ = tokio::task::spawn_blocking(job.clone()).await;
     }
 }
 
