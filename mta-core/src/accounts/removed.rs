@@ -110,10 +110,13 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let directory =
             Directory::new(crate::datadir::DataDir::create(dir.path()).expect("data dir"));
-        let (a, b) = (Domain::parse("a.example").unwrap(), Domain::parse("b.example").unwrap());
+        let (a, b) = (
+            Domain::parse("a.example").expect("valid"),
+            Domain::parse("b.example").expect("valid"),
+        );
         directory.add_domain(&a, &Default::default()).expect("a");
         directory.add_domain(&b, &Default::default()).expect("b");
-        let bob = Address::parse("bob@b.example").unwrap();
+        let bob = Address::parse("bob@b.example").expect("valid");
         directory.add_user(&bob, "a-long-password", None).expect("bob");
         directory.remove_user(&bob).expect("remove bob");
         directory.remove_domain(&a).expect("remove a");
