@@ -359,3 +359,131 @@ fn two_users_write_to_each_other_in_chromium() {
     assert_eq!(b.dialog(), None);
     assert_eq!(b.proxy.take_refused(), Vec::<String>::new(), "requests to other origins");
 }
+
+/// Copies `from`'s account files to `count` new users `u01`…: an operator's migration
+/// script would do the same, and it is quicker than hashing a password for each.
+fn clone_users(server: &Server, from: &str, count: usize) {
+    let users = server.data.join("domains/demo.example/users");
+    for n in 1..=count {
+        let to = users.join(format!("u{n:02}"));
+        std::fs::create_dir_all(&to).expect("user dir");
+        std::fs::copy(users.join(from).join("account.toml"), to.join("account.toml"))
+            .expect("account");
+    }
+}
+
+#[test]
+fn admins_manage_their_domains_in_chromium() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(&dir.path().join("data"), "");
+    server.add_user("postmaster@demo.example", "this-admin-password");
+    server.add_user("bob@demo.example", "bob-password-1");
+    server.add_user("root@demo.example", "root-admin-password");
+    clone_users(&server, "bob", 55);
+    for args in [
+        &["domain", "add", "other.example"][..],
+        &["domain", "admins", "demo.example", "postmaster@demo.example"],
+        &["admins", "root@demo.example"],
+    ] {
+        let out = server.admin(args, "");
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let b = Browser::start(server.https, "admins_manage_their_domains_in_chromium");
+
+    // The domain's admin finds the way from Settings and sees only their domain.
+    log_in(&b, "postmaster@demo.example", "this-admin-password");
+    b.click("header.bar a[href='/settings']");
+    b.click("a[href='/admin']");
+    assert_eq!(b.path(), "/admin");
+    let domains = b.texts("table.admin tbody td:first-child a");
+    assert_eq!(domains, ["demo.example"]);
+    assert_eq!(b.count("form[action='/admin/domains/add']"), 0, "no root forms");
+    b.screenshot("admin-overview");
+    b.click("table.admin tbody a");
+    assert_eq!(b.path(), "/admin/domain?d=demo.example");
+    assert!(b.text("main").contains("59"), "users counted: {}", b.text("main"));
+    assert_eq!(b.count("form[action='/admin/domain/limits']"), 0, "limits are the root's");
+    b.screenshot("admin-domain");
+
+    // 59 users: two pages, and a search.
+    b.goto("/admin/users?d=demo.example");
+    assert_eq!(b.count("table.admin tbody tr"), 50);
+    b.click("nav.pages a[rel=next]");
+    assert_eq!(b.count("table.admin tbody tr"), 9);
+    b.fill("form.search input[name=q]", "u1");
+    b.click("form.search button");
+    let found = b.texts("table.admin tbody td:first-child a");
+    assert_eq!(found.len(), 10, "{found:?}");
+    assert!(found.iter().all(|a| a.starts_with("u1")), "{found:?}");
+    b.screenshot("admin-users-search");
+
+    // A new user, then their services and a forward.
+    b.fill("form[action='/admin/user/add'] input[name=user]", "newbie");
+    b.fill("form[action='/admin/user/add'] input[name=password]", "newbie-password-1");
+    b.fill("form[action='/admin/user/add'] input[name=quota_mb]", "50");
+    b.click("form[action='/admin/user/add'] button");
+    assert!(b.text("p.notice").contains("newbie@demo.example"), "{}", b.text("main"));
+    b.goto("/admin/user?a=newbie%40demo.example");
+    b.press("form[action='/admin/user/services'] input[name=pop3]");
+    b.click("form[action='/admin/user/services'] button");
+    assert!(b.text("p.notice").contains("Services saved."));
+    assert_eq!(
+        b.eval("return document.querySelector('input[name=pop3]').checked"),
+        false,
+        "POP3 off"
+    );
+    b.fill("form[action='/admin/user/forward'] textarea", "bob@demo.example");
+    b.click("form[action='/admin/user/forward'] button");
+    assert!(b.text("p.notice").contains("saved"), "{}", b.text("main"));
+    assert!(b.text("main").contains("Using 0 B of 50.0 MB"), "{}", b.text("main"));
+    b.screenshot("admin-user");
+    let account =
+        std::fs::read_to_string(server.data.join("domains/demo.example/users/newbie/account.toml"))
+            .expect("account");
+    assert!(account.contains("pop3"), "{account}");
+
+    // An alias.
+    b.goto("/admin/aliases?d=demo.example");
+    b.fill("form[action='/admin/alias/add'] input[name=alias]", "sales");
+    b.fill("form[action='/admin/alias/add'] textarea[name=targets]", "bob@demo.example\nnewbie");
+    b.click("form[action='/admin/alias/add'] button");
+    assert!(b.text("table.admin").contains("sales@demo.example"), "{}", b.text("main"));
+    b.screenshot("admin-aliases");
+    // Another domain is out of reach, even typed in.
+    b.goto("/admin/domain?d=other.example");
+    assert!(b.text("body").contains("you do not administer other.example"));
+    b.screenshot("admin-forbidden");
+    b.goto("/");
+    log_out(&b);
+
+    // The root admin: every domain, limits, a new domain, the queue and the audit log.
+    log_in(&b, "root@demo.example", "root-admin-password");
+    b.goto("/admin");
+    let domains = b.texts("table.admin tbody td:first-child a");
+    assert_eq!(domains, ["demo.example", "other.example"]);
+    b.fill("form[action='/admin/domains/add'] input[name=domain]", "new.example");
+    b.fill("form[action='/admin/domains/add'] input[name=max_users]", "10");
+    b.click("form[action='/admin/domains/add'] button");
+    assert!(b.texts("table.admin tbody td:first-child a").contains(&"new.example".to_string()));
+    b.screenshot("root-overview");
+    b.fill("form.search input[name=q]", "OTHER");
+    b.click("form.search button");
+    assert_eq!(b.texts("table.admin tbody td:first-child a"), ["other.example"]);
+    b.goto("/admin/domain?d=new.example");
+    b.fill("form[action='/admin/domain/limits'] input[name=max_aliases]", "20");
+    b.click("form[action='/admin/domain/limits'] button");
+    assert!(b.text("p.notice").contains("saved"), "{}", b.text("main"));
+    assert!(b.text("main").contains("0 of 20"), "aliases against the limit: {}", b.text("main"));
+    b.goto("/admin/queue");
+    assert!(b.text("main").contains("The queue is empty."));
+    b.goto("/admin/audit");
+    let audit = b.text("table.admin");
+    for line in ["user.add", "user.services", "user.forward", "alias.add", "domain.add"] {
+        assert!(audit.contains(line), "{line} in the audit log: {audit}");
+    }
+    assert!(audit.contains("postmaster@demo.example") && audit.contains("root@demo.example"));
+    b.screenshot("root-audit");
+
+    assert_eq!(b.dialog(), None);
+    assert_eq!(b.proxy.take_refused(), Vec::<String>::new(), "requests to other origins");
+}

@@ -10,7 +10,7 @@ use mta_core::audit::Event;
 use mta_core::queue::Entry;
 
 use super::layout::{self, Viewer};
-use super::{date, size};
+use super::{MB, date, size};
 use crate::routes::folder::encode;
 
 /// One domain in the overview.
@@ -55,18 +55,24 @@ pub struct Paging<'a> {
 }
 
 impl Paging<'_> {
-    fn search(&self, action: &str, d: &str, placeholder: &str) -> Markup {
+    /// The search form; `fixed`: the query pairs every link of the list keeps.
+    fn search(&self, action: &str, fixed: &[(&str, &str)], placeholder: &str) -> Markup {
         html! {
             form.search method="get" action=(action) {
-                input type="hidden" name="d" value=(d);
+                @for (name, value) in fixed { input type="hidden" name=(name) value=(value); }
                 input type="search" name="q" value=(self.query) placeholder=(placeholder) aria-label="Search";
                 button type="submit" { "Search" }
             }
         }
     }
 
-    fn pager(&self, path: &str, d: &str) -> Markup {
-        let to = |n: usize| link(path, &[("d", d), ("q", self.query), ("page", &n.to_string())]);
+    fn pager(&self, path: &str, fixed: &[(&str, &str)]) -> Markup {
+        let to = |n: usize| {
+            let page = n.to_string();
+            let mut pairs = fixed.to_vec();
+            pairs.extend([("q", self.query), ("page", page.as_str())]);
+            link(path, &pairs)
+        };
         html! {
             @if self.pages > 1 {
                 nav.pages {
@@ -84,6 +90,7 @@ pub fn overview(
     viewer: Viewer<'_>,
     root: bool,
     domains: &[DomainRow],
+    paging: Paging<'_>,
     notice: Option<&str>,
     error: Option<&str>,
 ) -> Markup {
@@ -97,6 +104,7 @@ pub fn overview(
             @if root {
                 p.admin-links { a href="/admin/queue" { "Queue" } " · " a href="/admin/audit" { "Audit log" } }
             }
+            (paging.search("/admin", &[], "Search domains"))
             table.admin {
                 thead { tr { th { "Domain" } th.n { "Users" } th.n { "Aliases" } th.n { "Storage" } th { "Admins" } } }
                 tbody {
@@ -112,6 +120,7 @@ pub fn overview(
                     }
                 }
             }
+            (paging.pager("/admin", &[]))
             @if root {
                 form.settings method="post" action="/admin/domains/add" {
                     input type="hidden" name="csrf" value=(viewer.csrf);
@@ -140,7 +149,7 @@ pub fn domain(
 ) -> Markup {
     let d = row.name.as_str();
     let c = &row.config;
-    let mb = |b: u64| (b / 1_000_000).to_string();
+    let mb = |b: u64| (b / MB).to_string();
     let catch_all_mode = match (&c.catch_all, c.discard_unknown) {
         (Some(_), _) => "user",
         (None, true) => "discard",
@@ -252,7 +261,7 @@ pub fn users(
             nav.crumbs { a href="/admin" { "Administration" } " › " a href=(link("/admin/domain", &[("d", d)])) { (d) } " › " strong { "Users" } }
             h1 { "Users of " (d) }
             (notice_and_error(notice, error))
-            (paging.search("/admin/users", d, "Search users"))
+            (paging.search("/admin/users", &[("d", d)], "Search users"))
             table.admin {
                 thead { tr { th { "User" } th.n { "Quota" } th.n { "Used" } th { "Disabled" } } }
                 tbody {
@@ -266,7 +275,7 @@ pub fn users(
                     }
                 }
             }
-            (paging.pager("/admin/users", d))
+            (paging.pager("/admin/users", &[("d", d)]))
             form.settings method="post" action="/admin/user/add" {
                 input type="hidden" name="csrf" value=(viewer.csrf);
                 input type="hidden" name="d" value=(d);
@@ -304,7 +313,7 @@ pub fn user(
             form.settings method="post" action="/admin/user/quota" {
                 input type="hidden" name="csrf" value=(viewer.csrf);
                 input type="hidden" name="a" value=(a);
-                fieldset { legend { "Quota" } label { "MB (0: none, where the domain allows) " input type="number" name="quota_mb" min="0" value=(info.quota / 1_000_000); } }
+                fieldset { legend { "Quota" } label { "MB (0: none, where the domain allows) " input type="number" name="quota_mb" min="0" value=(info.quota / MB); } }
                 button type="submit" { "Save quota" }
             }
             form.settings method="post" action="/admin/user/services" {
@@ -363,7 +372,7 @@ pub fn aliases(
             nav.crumbs { a href="/admin" { "Administration" } " › " a href=(link("/admin/domain", &[("d", d)])) { (d) } " › " strong { "Aliases" } }
             h1 { "Aliases of " (d) }
             (notice_and_error(notice, error))
-            (paging.search("/admin/aliases", d, "Search aliases"))
+            (paging.search("/admin/aliases", &[("d", d)], "Search aliases"))
             table.admin {
                 thead { tr { th { "Alias" } th { "Goes to" } th {} } }
                 tbody {
@@ -383,7 +392,7 @@ pub fn aliases(
                     }
                 }
             }
-            (paging.pager("/admin/aliases", d))
+            (paging.pager("/admin/aliases", &[("d", d)]))
             form.settings method="post" action="/admin/alias/add" {
                 input type="hidden" name="csrf" value=(viewer.csrf);
                 input type="hidden" name="d" value=(d);

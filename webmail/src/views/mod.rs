@@ -22,11 +22,15 @@ pub fn date(ts: i64) -> String {
     format!("{:04}-{:02}-{:02} {:02}:{:02}", d.year, d.month, d.day, d.hour, d.minute)
 }
 
+/// A megabyte as every page shows and every form reads it: 2^20 bytes, so that a quota
+/// typed as 50 MB is shown as 50.0 MB.
+pub const MB: u64 = 1_048_576;
+
 /// `12 KB` style sizes for the message list.
 pub fn size(bytes: u64) -> String {
     match bytes {
         0..1024 => format!("{bytes} B"),
-        1024..1_048_576 => format!("{} KB", bytes.div_ceil(1024)),
-        _ => format!("{:.1} MB", bytes as f64 / 1_048_576.0),
+        1024..MB => format!("{} KB", bytes.div_ceil(1024)),
+        _ => format!("{:.1} MB", bytes as f64 / MB as f64),
     }
 }

@@ -21,6 +21,7 @@ use serde::Deserialize;
 
 use crate::http::{AppState, Error, User};
 use crate::routes::folder::encode;
+use crate::views::MB;
 use crate::views::admin::{self as view, DomainRow};
 use crate::views::layout::Viewer;
 
@@ -153,22 +154,38 @@ fn row(state: &AppState, domain: &Domain) -> Result<DomainRow, Error> {
     })
 }
 
+#[derive(Debug, Deserialize)]
+struct OverviewQuery {
+    q: Option<String>,
+    page: Option<usize>,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+/// The domains one administers, paged and searchable; usage is counted for the page
+/// shown only (it reads every mailbox's `maildirsize`).
 async fn overview(
     req: HttpRequest,
     state: Data<AppState>,
     user: User,
-    outcome: Query<Outcome>,
+    query: Query<OverviewQuery>,
 ) -> Result<HttpResponse, Error> {
     let admin = Admin::of(&state, user, &req).await?;
-    let (state2, domains) = (state.clone(), admin.roles.domains.clone());
+    let query = query.into_inner();
+    let q = users::search_words(query.q.as_deref());
+    let matching: Vec<Domain> =
+        admin.roles.domains.iter().filter(|d| d.as_str().contains(&q)).cloned().collect();
+    let (shown, page, pages) = users::paged(matching, query.page.unwrap_or(1));
+    let state2 = state.clone();
     let rows = web::block(move || {
-        domains.iter().map(|d| row(&state2, d)).collect::<Result<Vec<_>, Error>>()
+        shown.iter().map(|d| row(&state2, d)).collect::<Result<Vec<_>, Error>>()
     })
     .await
     .map_err(Error::internal)??;
-    let (notice, error) = outcome.texts();
+    let (notice, error) = Outcome { notice: query.notice, error: query.error }.texts();
     Ok(admin.render(actix_web::http::StatusCode::OK, |v| {
-        view::overview(v, admin.roles.root, &rows, notice.as_deref(), error.as_deref())
+        let paging = view::Paging { query: &q, page, pages };
+        view::overview(v, admin.roles.root, &rows, paging, notice.as_deref(), error.as_deref())
     }))
 }
 
@@ -231,7 +248,7 @@ async fn change_domain(
 
 /// Megabytes typed in a form, in bytes; empty is 0 (no limit).
 fn mb(text: &str, what: &str) -> Result<u64, String> {
-    number(text, what).map(|n| n.saturating_mul(1_000_000))
+    number(text, what).map(|n| n.saturating_mul(MB))
 }
 
 /// A count typed in a form; empty is 0 (no limit).

@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use super::{Admin, Outcome, back};
 use crate::http::{AppState, Error, User};
+use crate::views::MB;
 use crate::views::admin as view;
 
 /// Rows per page of the user and alias lists.
@@ -39,7 +40,13 @@ struct ListQuery {
     error: Option<String>,
 }
 
-fn paged<T>(all: Vec<T>, page: usize) -> (Vec<T>, usize, usize) {
+/// What a list is searched for: lower-cased, at most 100 characters.
+pub(super) fn search_words(q: Option<&str>) -> String {
+    q.unwrap_or_default().trim().to_lowercase().chars().take(100).collect()
+}
+
+/// One page of a list: its rows, the page number (clamped), the number of pages.
+pub(super) fn paged<T>(all: Vec<T>, page: usize) -> (Vec<T>, usize, usize) {
     let pages = all.len().div_ceil(PAGE).max(1);
     let page = page.clamp(1, pages);
     let rows = all.into_iter().skip((page - 1) * PAGE).take(PAGE).collect();
@@ -55,8 +62,7 @@ async fn users(
     let admin = Admin::of(&state, user, &req).await?;
     let query = query.into_inner();
     let domain = admin.domain(&query.d)?;
-    let q: String =
-        query.q.clone().unwrap_or_default().trim().to_lowercase().chars().take(100).collect();
+    let q = search_words(query.q.as_deref());
     let (directory, d) = (state.directory.clone(), domain.clone());
     let all = web::block(move || directory.user_infos(&d)).await.map_err(Error::internal)??;
     let matching: Vec<_> =
@@ -166,7 +172,7 @@ async fn add_user(
     let quota = match form.quota_mb.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
         None => None,
         Some(q) => match q.parse::<u64>() {
-            Ok(n) => Some(n.saturating_mul(1_000_000)),
+            Ok(n) => Some(n.saturating_mul(MB)),
             Err(_) => {
                 return Ok(back(
                     "/admin/users",
@@ -218,7 +224,7 @@ async fn set_quota(
             Err(format!("{:?} is not a number of MB", form.quota_mb)),
         ));
     };
-    let bytes = mb.saturating_mul(1_000_000);
+    let bytes = mb.saturating_mul(MB);
     change(
         &state,
         &admin,
@@ -376,8 +382,7 @@ async fn aliases(
     let admin = Admin::of(&state, user, &req).await?;
     let query = query.into_inner();
     let domain = admin.domain(&query.d)?;
-    let q: String =
-        query.q.clone().unwrap_or_default().trim().to_lowercase().chars().take(100).collect();
+    let q = search_words(query.q.as_deref());
     let (directory, d) = (state.directory.clone(), domain.clone());
     let all = web::block(move || directory.aliases(&d)).await.map_err(Error::internal)??;
     let matching: Vec<(String, Vec<String>)> = all
