@@ -404,6 +404,17 @@ fn admins_manage_their_domains_in_chromium() {
     assert!(b.text("main").contains("59"), "users counted: {}", b.text("main"));
     assert_eq!(b.count("form[action='/admin/domain/limits']"), 0, "limits are the root's");
     b.screenshot("admin-domain");
+    // Unknown addresses to a user typed by name; no name: told, nothing changed.
+    b.press("form[action='/admin/domain/catch-all'] input[value=user]");
+    b.click("form[action='/admin/domain/catch-all'] button");
+    assert!(b.text("p.error").contains("Deliver to which user?"), "{}", b.text("main"));
+    b.press("form[action='/admin/domain/catch-all'] input[value=user]");
+    b.fill("form[action='/admin/domain/catch-all'] input[name=user]", "bob");
+    b.click("form[action='/admin/domain/catch-all'] button");
+    assert!(b.text("p.notice").contains("Saved."), "{}", b.text("main"));
+    let config = std::fs::read_to_string(server.data.join("domains/demo.example/domain.toml"))
+        .expect("domain.toml");
+    assert!(config.contains("catch_all = \"bob\""), "{config}");
 
     // 59 users: two pages, and a search.
     b.goto("/admin/users?d=demo.example");

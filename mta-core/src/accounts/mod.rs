@@ -366,7 +366,14 @@ impl Directory {
 
     /// Bytes used by all mailboxes of a domain (from their `maildirsize`).
     pub fn storage_used(&self, domain: &Domain) -> Result<u64> {
-        Ok(self.user_infos(domain)?.iter().filter_map(|u| u.used).sum())
+        let mut used = 0u64;
+        for local in self.users(domain)? {
+            let maildir = self.maildir(&Address { local, domain: domain.clone() });
+            if let Ok(Some(status)) = maildir::quota::status(&maildir) {
+                used = used.saturating_add(status.used.bytes);
+            }
+        }
+        Ok(used)
     }
 
     // --- admins ---------------------------------------------------------------------
@@ -428,20 +435,22 @@ impl Directory {
     pub fn user_infos(&self, domain: &Domain) -> Result<Vec<UserInfo>> {
         let mut out = Vec::new();
         for local in self.users(domain)? {
-            let address = Address { local, domain: domain.clone() };
-            let Some(account) = self.account(&address)? else { continue };
-            let used = maildir::quota::status(&self.maildir(&address))
-                .ok()
-                .flatten()
-                .map(|s| s.used.bytes);
-            out.push(UserInfo {
-                address,
-                quota: account.quota,
-                used,
-                disabled: account.disabled.clone(),
-            });
+            out.extend(self.user_info(&Address { local, domain: domain.clone() })?);
         }
         Ok(out)
+    }
+
+    /// One user's quota, use and disabled services; `None` if there is no such user.
+    pub fn user_info(&self, address: &Address) -> Result<Option<UserInfo>> {
+        let Some(account) = self.account(address)? else { return Ok(None) };
+        let used =
+            maildir::quota::status(&self.maildir(address)).ok().flatten().map(|s| s.used.bytes);
+        Ok(Some(UserInfo {
+            address: address.clone(),
+            quota: account.quota,
+            used,
+            disabled: account.disabled.clone(),
+        }))
     }
 
     /// A user's account; `None` if there is no such user.

@@ -143,7 +143,6 @@ pub fn domain(
     viewer: Viewer<'_>,
     root: bool,
     row: &DomainRow,
-    users: &[String],
     notice: Option<&str>,
     error: Option<&str>,
 ) -> Markup {
@@ -204,7 +203,8 @@ pub fn domain(
                     label.check { input type="radio" name="mode" value="bounce" checked[catch_all_mode == "bounce"]; " Refuse it (550: no such user)" }
                     label.check { input type="radio" name="mode" value="discard" checked[catch_all_mode == "discard"]; " Accept it and drop it" }
                     label.check { input type="radio" name="mode" value="user" checked[catch_all_mode == "user"]; " Deliver it to "
-                        select name="user" { @for u in users { option value=(u) selected[c.catch_all.as_ref().is_some_and(|x| x.as_str() == u)] { (u) } } }
+                        input type="text" name="user" value=(c.catch_all.as_ref().map(|u| u.to_string()).unwrap_or_default()) placeholder="user" aria-label="User";
+                        " @" (d)
                     }
                 }
                 button type="submit" { "Save" }

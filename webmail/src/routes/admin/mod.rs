@@ -206,18 +206,11 @@ async fn domain_page(
     let query = query.into_inner();
     let domain = admin.domain(&query.d)?;
     let state2 = state.clone();
-    let (row, users) = web::block(move || -> Result<_, Error> {
-        let row = row(&state2, &domain)?;
-        let users =
-            state2.directory.users(&domain)?.iter().map(|u| u.to_string()).collect::<Vec<_>>();
-        Ok((row, users))
-    })
-    .await
-    .map_err(Error::internal)??;
+    let row = web::block(move || row(&state2, &domain)).await.map_err(Error::internal)??;
     let outcome = Outcome { notice: query.notice, error: query.error };
     let (notice, error) = outcome.texts();
     Ok(admin.render(actix_web::http::StatusCode::OK, |v| {
-        view::domain(v, admin.roles.root, &row, &users, notice.as_deref(), error.as_deref())
+        view::domain(v, admin.roles.root, &row, notice.as_deref(), error.as_deref())
     }))
 }
 
@@ -361,11 +354,14 @@ async fn save_catch_all(
     let admin = Admin::of(&state, user, &req).await?;
     let form = form.into_inner();
     let domain = admin.domain(&form.d)?;
-    let target = match (form.mode.as_str(), form.user.as_deref()) {
-        ("user", Some(u)) => {
-            Some(LocalPart::parse(u).map_err(|e| Error::BadRequest(e.to_string()))?)
-        }
-        ("user", None) => return Err(Error::BadRequest("deliver to which user?".into())),
+    let refuse = |why: String| back("/admin/domain", &[("d", domain.as_str())], Err(why));
+    let user = form.user.as_deref().map(str::trim).filter(|u| !u.is_empty());
+    let target = match (form.mode.as_str(), user) {
+        ("user", Some(u)) => match LocalPart::parse(u.trim_end_matches(&format!("@{domain}"))) {
+            Ok(local) => Some(local),
+            Err(e) => return Ok(refuse(format!("{u:?}: {e}"))),
+        },
+        ("user", None) => return Ok(refuse("Deliver to which user? Type their name.".into())),
         ("bounce" | "discard", _) => None,
         (other, _) => return Err(Error::BadRequest(format!("{other:?} is not a choice"))),
     };

@@ -63,11 +63,23 @@ async fn users(
     let query = query.into_inner();
     let domain = admin.domain(&query.d)?;
     let q = search_words(query.q.as_deref());
-    let (directory, d) = (state.directory.clone(), domain.clone());
-    let all = web::block(move || directory.user_infos(&d)).await.map_err(Error::internal)??;
-    let matching: Vec<_> =
-        all.into_iter().filter(|u| q.is_empty() || u.address.to_string().contains(&q)).collect();
-    let (rows, page, pages) = paged(matching, query.page.unwrap_or(1));
+    // Names from the directory listing; quota and use read for the page shown only.
+    let (directory, d, words) = (state.directory.clone(), domain.clone(), q.clone());
+    let (rows, page, pages) = web::block(move || -> Result<_, mta_core::accounts::Error> {
+        let matching: Vec<_> = directory
+            .users(&d)?
+            .into_iter()
+            .filter(|local| words.is_empty() || format!("{local}@{d}").contains(&words))
+            .collect();
+        let (shown, page, pages) = paged(matching, query.page.unwrap_or(1));
+        let mut rows = Vec::with_capacity(shown.len());
+        for local in shown {
+            rows.extend(directory.user_info(&Address { local, domain: d.clone() })?);
+        }
+        Ok((rows, page, pages))
+    })
+    .await
+    .map_err(Error::internal)??;
     let (notice, error) = Outcome { notice: query.notice, error: query.error }.texts();
     Ok(admin.render(actix_web::http::StatusCode::OK, |v| {
         let paging = view::Paging { query: &q, page, pages };
