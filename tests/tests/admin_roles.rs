@@ -423,6 +423,28 @@ fn every_admin_route_against_every_role() {
         assert!(!success && response.status != 200, "{path} {form:?}: {}", response.status);
     }
     assert_eq!(changed(&before, &snapshot(&data)), Vec::<String>::new(), "nothing changed");
+    // Turning a user's webmail off ends their sessions at once, and their logins.
+    let (_, bob_now, _) = &clients[2];
+    assert_eq!(bob_now.get("/settings").status, 200, "bob is logged in");
+    let off = this.post(
+        "/admin/user/services",
+        &[("csrf", csrf), ("a", "bob@demo.example"), ("smtp", "1"), ("pop3", "1")],
+    );
+    assert!(off.header("location").is_some_and(|l| l.contains("notice=")), "{off:?}");
+    assert_eq!(bob_now.get("/settings").header("location"), Some("/login"), "session ended");
+    assert_ne!(bob_now.login("bob@demo.example", "bob-password-1").status, 303, "no login");
+    let on = this.post(
+        "/admin/user/services",
+        &[
+            ("csrf", csrf),
+            ("a", "bob@demo.example"),
+            ("webmail", "1"),
+            ("smtp", "1"),
+            ("pop3", "1"),
+        ],
+    );
+    assert!(on.header("location").is_some_and(|l| l.contains("notice=")), "{on:?}");
+
     // And they still can do their own work: bob's password reset by them works.
     let reset = this.post(
         "/admin/user/password",

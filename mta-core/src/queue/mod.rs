@@ -320,8 +320,8 @@ impl Incoming {
         self.file.write_all(bytes).map_err(io_err("write", &self.path))
     }
 
-    /// Makes the message durable and acknowledged: after this returns, "250 queued as
-    /// <id>" may be said. Blocks on fsync: call it off the async runtime's workers.
+    /// Makes the message durable and acknowledged: after this returns, `250 queued as
+    /// <id>` may be said. Blocks on fsync: call it off the async runtime's workers.
     pub fn commit(self) -> Result<String, Error> {
         let Incoming { file, path, id, queue, .. } = self;
         let result = (|| {

@@ -268,9 +268,14 @@ async fn set_services(
         .map(|(s, on)| format!("{} {}", s.as_str(), if *on { "on" } else { "off" }))
         .collect::<Vec<_>>()
         .join(", ");
+    let sessions = state.sessions.clone();
     change(&state, &admin, &address, "user.services", detail, "Services saved.", move |d, a| {
         for (service, on) in enabled {
             d.set_service(a, service, on)?;
+            if service == Service::Webmail && !on {
+                // Turned off now, not at their next login.
+                sessions.end_others(a, None);
+            }
         }
         Ok(())
     })
