@@ -6,7 +6,7 @@
 //! [`crate::journal`]). Each operation tolerates another process working on the same
 //! message: a rename or link that finds the file gone looks it up again by its unique
 //! part and retries once, and a message that is really gone is
-//! [`Error::MessageGone`](crate::Error::MessageGone) (for delete: already done).
+//! [`Error::MessageGone`] (for delete: already done).
 //!
 //! Each operation stamps the directories it changes right before and right after itself.
 //! A batch whose stamps do not chain saw another process change the directory between its
