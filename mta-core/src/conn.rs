@@ -1,13 +1,70 @@
-//! A client connection of the SMTP and POP3 servers: in the clear or over TLS (STARTTLS
-//! and STLS swap one for the other), and the bounded line framing of their commands.
+//! A client connection of the SMTP and POP3 servers: accepting them within a bound, in
+//! the clear or over TLS (STARTTLS and STLS swap one for the other), and the bounded
+//! line framing of their commands.
 
+use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, watch};
 use tokio_rustls::TlsAcceptor;
+
+/// Accepts connections on `listener` until `shutdown` turns true and runs `session` for
+/// each, at most `max` at once: one more is told `busy` and closed. Then stops
+/// accepting at once and waits for the sessions to end (each notices the shutdown on
+/// its own). `what` names the service in the log.
+pub async fn accept_loop<F, Fut>(
+    listener: TcpListener,
+    max: usize,
+    busy: Vec<u8>,
+    what: &'static str,
+    mut shutdown: watch::Receiver<bool>,
+    session: F,
+) where
+    F: Fn(TcpStream, SocketAddr) -> Fut,
+    Fut: Future<Output = io::Result<()>> + Send + 'static,
+{
+    let (slots, busy): (_, Arc<[u8]>) = (Arc::new(Semaphore::new(max)), busy.into());
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = shutdown.changed() => break,
+        };
+        let (mut stream, peer) = match accepted {
+            Ok(pair) => pair,
+            Err(e) => {
+                // EMFILE and the like: back off a little rather than spin on the error
+                // (this is not a wait for a condition; the next accept may succeed).
+                tracing::warn!("{what}: accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
+            let busy = Arc::clone(&busy);
+            tokio::spawn(async move {
+                let _ = stream.write_all(&busy).await;
+            });
+            continue;
+        };
+        let running = session(stream, peer);
+        tokio::spawn(async move {
+            if let Err(e) = running.await {
+                tracing::debug!(%peer, "{what}: session ended: {e}");
+            }
+            drop(slot);
+        });
+    }
+    drop(listener);
+    let _ = slots.acquire_many(max as u32).await;
+}
 
 /// A connection, in the clear or over TLS (STARTTLS swaps one for the other).
 pub enum Conn {

@@ -11,14 +11,14 @@ use std::time::{Duration, Instant};
 use maildir::{Folder, Maildir};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
 use super::Pop3Config;
 use super::maildrop::{self, Lock, Message, Wire};
 use super::session::{Action, Session};
 use crate::accounts::{Directory, Login, Service};
-use crate::conn::{Conn, Line, LineBuffer};
+use crate::conn::{Conn, Line, LineBuffer, accept_loop};
 
 /// Longest command line: RFC 2449 allows 255 octets; an AUTH PLAIN response with a
 /// long password needs more.
@@ -41,41 +41,15 @@ pub async fn serve(
     listener: TcpListener,
     implicit_tls: bool,
     shared: Arc<Shared>,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) {
-    let slots = Arc::new(Semaphore::new(shared.config.max_connections));
-    loop {
-        let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
-            _ = shutdown.changed() => break,
-        };
-        let (mut stream, peer) = match accepted {
-            Ok(pair) => pair,
-            Err(e) => {
-                tracing::warn!("pop3: accept failed: {e}");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            }
-        };
-        let _ = stream.set_nodelay(true);
-        let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
-            tokio::spawn(async move {
-                let _ = stream
-                    .write_all(b"-ERR [SYS/TEMP] too many connections; try again later\r\n")
-                    .await;
-            });
-            continue;
-        };
+    let max = shared.config.max_connections;
+    let busy = b"-ERR [SYS/TEMP] too many connections; try again later\r\n".to_vec();
+    accept_loop(listener, max, busy, "pop3", shutdown.clone(), move |stream, peer| {
         let (shared, shutdown) = (Arc::clone(&shared), shutdown.clone());
-        tokio::spawn(async move {
-            if let Err(e) = session(stream, peer, implicit_tls, &shared, shutdown).await {
-                tracing::debug!(%peer, "pop3: session ended: {e}");
-            }
-            drop(slot);
-        });
-    }
-    drop(listener);
-    let _ = slots.acquire_many(shared.config.max_connections as u32).await;
+        async move { session(stream, peer, implicit_tls, &shared, shutdown).await }
+    })
+    .await;
 }
 
 /// The maildrop of a logged-in session.

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
 use super::SmtpConfig;
@@ -17,7 +17,7 @@ use super::reply::Reply;
 use super::session::{Action, Backend, DataOutcome, Port, RcptCheck, Session};
 use super::wire::{DataDecoder, DataEvent, MAX_LINE};
 use crate::accounts::{Destination, Directory, Resolution, Service};
-use crate::conn::{Conn, Line, LineBuffer};
+use crate::conn::{Conn, Line, LineBuffer, accept_loop};
 use crate::names::RemoteAddress;
 use crate::queue::{self, Queue, scheduler};
 
@@ -105,43 +105,15 @@ pub async fn serve(
     listener: TcpListener,
     port: Port,
     shared: Arc<Shared>,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) {
-    let slots = Arc::new(Semaphore::new(shared.config.max_connections));
-    loop {
-        let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
-            _ = shutdown.changed() => break,
-        };
-        let (stream, peer) = match accepted {
-            Ok(pair) => pair,
-            Err(e) => {
-                // EMFILE and the like: wait a little rather than spin.
-                tracing::warn!("smtp: accept failed: {e}");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            }
-        };
-        let _ = stream.set_nodelay(true);
-        let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
-            tokio::spawn(async move {
-                let mut stream = stream;
-                let reply = Reply::new(421, "4.3.2", "too many connections; try again later");
-                let _ = stream.write_all(&reply.to_wire()).await;
-            });
-            continue;
-        };
+    let max = shared.config.max_connections;
+    let busy = Reply::new(421, "4.3.2", "too many connections; try again later").to_wire();
+    accept_loop(listener, max, busy, "smtp", shutdown.clone(), move |stream, peer| {
         let (shared, shutdown) = (Arc::clone(&shared), shutdown.clone());
-        tokio::spawn(async move {
-            if let Err(e) = session(stream, peer, port, &shared, shutdown).await {
-                tracing::debug!(%peer, "smtp: session ended: {e}");
-            }
-            drop(slot);
-        });
-    }
-    // Stop accepting at once; sessions finish on their own.
-    drop(listener);
-    let _ = slots.acquire_many(shared.config.max_connections as u32).await;
+        async move { session(stream, peer, port, &shared, shutdown).await }
+    })
+    .await;
 }
 
 /// Read buffer per connection; with the line buffer and the queue file's write buffer
