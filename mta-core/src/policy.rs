@@ -88,6 +88,12 @@ pub struct EntryError {
     pub reason: String,
 }
 
+/// The entries of a list typed one a line (blank lines skipped; checked later by
+/// [`SpamPolicy::checked`]).
+pub fn entries(text: &str) -> Vec<String> {
+    text.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_string).collect()
+}
+
 /// Normalises a list entry: an address (lower-cased), or a domain (lower-cased, a
 /// leading `@` or `*.` dropped).
 pub fn normalize_entry(entry: &str) -> Result<String, EntryError> {

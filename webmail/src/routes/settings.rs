@@ -5,7 +5,7 @@ use actix_web::http::{StatusCode, header};
 use actix_web::web::{self, Data, Form, Query, ServiceConfig};
 use actix_web::{HttpRequest, HttpResponse};
 use mta_core::accounts::{Login, Prefs, Service, SortField};
-use mta_core::policy::{SpamAction, SpamPolicy};
+use mta_core::policy::{SpamAction, SpamPolicy, entries};
 use serde::Deserialize;
 
 use crate::http::{AppState, Error, User};
@@ -370,9 +370,6 @@ async fn save_spam(
     user.check_csrf(&form.csrf)?;
     let mut prefs = load(&state, &user).await?;
     let form = form.into_inner();
-    let list = |t: &str| {
-        t.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_string).collect::<Vec<_>>()
-    };
     let action = match form.action.trim() {
         "" => None,
         name => match SpamAction::parse(name) {
@@ -384,8 +381,8 @@ async fn save_spam(
         },
     };
     let typed = SpamPolicy {
-        allow: list(&form.allow),
-        block: list(&form.block),
+        allow: entries(&form.allow),
+        block: entries(&form.block),
         action,
         tag: form.tag.trim().to_string(),
         threshold: prefs.spam.threshold,

@@ -11,12 +11,14 @@
 pub mod queue;
 pub mod users;
 
+use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::web::{self, Data, Form, Query, ServiceConfig};
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::{FromRequest, HttpRequest, HttpResponse};
+use futures_util::future::LocalBoxFuture;
 use mta_core::accounts::{DomainConfig, Roles};
 use mta_core::names::{Address, Domain, LocalPart};
-use mta_core::policy::{SpamAction, SpamPolicy};
+use mta_core::policy::{SpamAction, SpamPolicy, entries};
 use serde::Deserialize;
 
 use crate::http::{AppState, Error, User};
@@ -49,17 +51,37 @@ pub struct Admin {
     pub client: String,
 }
 
+/// Every admin route takes an `Admin`: no session → the login page; a user who
+/// administers nothing → 403. Roles are read from the files at each request.
+impl FromRequest for Admin {
+    type Error = Error;
+    type Future = LocalBoxFuture<'static, Result<Admin, Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let user = User::from_request(req, payload);
+        let req = req.clone();
+        Box::pin(async move {
+            let user = user.await?;
+            let state = req
+                .app_data::<Data<AppState>>()
+                .ok_or_else(|| Error::internal("no state"))?
+                .clone();
+            let (directory, address) = (state.directory.clone(), user.session.user.clone());
+            let roles =
+                web::block(move || directory.roles(&address)).await.map_err(Error::internal)??;
+            if !roles.is_admin() {
+                return Err(Error::Forbidden("this page is for administrators".into()));
+            }
+            let client = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
+            Ok(Admin { user, roles, client })
+        })
+    }
+}
+
 impl Admin {
-    /// The admin of a request; anyone else gets 403.
-    pub async fn of(state: &AppState, user: User, req: &HttpRequest) -> Result<Admin, Error> {
-        let (directory, address) = (state.directory.clone(), user.session.user.clone());
-        let roles =
-            web::block(move || directory.roles(&address)).await.map_err(Error::internal)??;
-        if !roles.is_admin() {
-            return Err(Error::Forbidden("this page is for administrators".into()));
-        }
-        let client = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
-        Ok(Admin { user, roles, client })
+    /// The form's CSRF token is this session's, or 403.
+    pub fn check_csrf(&self, token: &str) -> Result<(), Error> {
+        self.user.check_csrf(token)
     }
 
     /// Allowed to administer `domain` (its name as given), or 403.
@@ -144,9 +166,8 @@ fn row(state: &AppState, domain: &Domain) -> Result<DomainRow, Error> {
         .directory
         .domain(domain)?
         .ok_or_else(|| Error::NotFound(format!("{domain} is not served here")))?;
-    let users = state.directory.users(domain)?.len();
+    let (users, used) = state.directory.usage(domain)?;
     let aliases = state.directory.aliases(domain)?.len();
-    let used = state.directory.storage_used(domain)?;
     Ok(DomainRow {
         name: domain.to_string(),
         usage: (users, aliases, used),
@@ -165,12 +186,10 @@ struct OverviewQuery {
 /// The domains one administers, paged and searchable; usage is counted for the page
 /// shown only (it reads every mailbox's `maildirsize`).
 async fn overview(
-    req: HttpRequest,
     state: Data<AppState>,
-    user: User,
+    admin: Admin,
     query: Query<OverviewQuery>,
 ) -> Result<HttpResponse, Error> {
-    let admin = Admin::of(&state, user, &req).await?;
     let query = query.into_inner();
     let q = users::search_words(query.q.as_deref());
     let matching: Vec<Domain> =
@@ -197,12 +216,10 @@ struct DomainQuery {
 }
 
 async fn domain_page(
-    req: HttpRequest,
     state: Data<AppState>,
-    user: User,
+    admin: Admin,
     query: Query<DomainQuery>,
 ) -> Result<HttpResponse, Error> {
-    let admin = Admin::of(&state, user, &req).await?;
     let query = query.into_inner();
     let domain = admin.domain(&query.d)?;
     let state2 = state.clone();
@@ -214,29 +231,35 @@ async fn domain_page(
     }))
 }
 
-/// Reads, changes and writes a domain's configuration off the async workers.
+/// Reads, changes and writes a domain's configuration off the async workers; records
+/// the change (`action`, with the detail `change` returns) and goes back to the domain
+/// page saying `done`, or why not.
 async fn change_domain(
     state: &AppState,
+    admin: &Admin,
     domain: &Domain,
+    action: &str,
+    done: &str,
     change: impl FnOnce(&mut DomainConfig) -> Result<String, String> + Send + 'static,
-) -> Result<Result<String, String>, Error> {
-    let (directory, domain) = (state.directory.clone(), domain.clone());
-    web::block(move || -> Result<Result<String, String>, Error> {
+) -> Result<HttpResponse, Error> {
+    let (directory, d) = (state.directory.clone(), domain.clone());
+    let outcome = web::block(move || -> Result<Result<String, String>, Error> {
         let mut config = (*directory
-            .domain(&domain)?
-            .ok_or_else(|| Error::NotFound(format!("{domain} is not served here")))?)
+            .domain(&d)?
+            .ok_or_else(|| Error::NotFound(format!("{d} is not served here")))?)
         .clone();
         let detail = match change(&mut config) {
             Ok(detail) => detail,
             Err(why) => return Ok(Err(why)),
         };
-        match directory.set_domain(&domain, &config) {
-            Ok(()) => Ok(Ok(detail)),
-            Err(e) => Ok(Err(e.to_string())),
-        }
+        Ok(directory.set_domain(&d, &config).map(|()| detail).map_err(|e| e.to_string()))
     })
     .await
-    .map_err(Error::internal)?
+    .map_err(Error::internal)??;
+    if let Ok(detail) = &outcome {
+        admin.audit(state, action, domain.as_str(), detail);
+    }
+    Ok(back("/admin/domain", &[("d", domain.as_str())], outcome.map(|_| done.to_string())))
 }
 
 /// Megabytes typed in a form, in bytes; empty is 0 (no limit).
@@ -264,17 +287,15 @@ struct LimitsForm {
 }
 
 async fn save_limits(
-    req: HttpRequest,
     state: Data<AppState>,
-    user: User,
+    admin: Admin,
     form: Form<LimitsForm>,
 ) -> Result<HttpResponse, Error> {
-    user.check_csrf(&form.csrf)?;
-    let admin = Admin::of(&state, user, &req).await?;
+    admin.check_csrf(&form.csrf)?;
     admin.root()?;
     let form = form.into_inner();
     let domain = admin.domain(&form.d)?;
-    let outcome = change_domain(&state, &domain, move |c| {
+    change_domain(&state, &admin, &domain, "domain.limits", "Limits saved.", move |c| {
         c.max_users = number(&form.max_users, "most users")?;
         c.max_aliases = number(&form.max_aliases, "most aliases")?;
         c.max_storage = mb(&form.max_storage_mb, "storage")?;
@@ -288,11 +309,7 @@ async fn save_limits(
             c.max_users, c.max_aliases, c.max_storage, c.default_quota, c.max_quota
         ))
     })
-    .await?;
-    if let Ok(detail) = &outcome {
-        admin.audit(&state, "domain.limits", domain.as_str(), detail);
-    }
-    Ok(back("/admin/domain", &[("d", domain.as_str())], outcome.map(|_| "Limits saved.".into())))
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -303,13 +320,11 @@ struct AdminsForm {
 }
 
 async fn save_admins(
-    req: HttpRequest,
     state: Data<AppState>,
-    user: User,
+    admin: Admin,
     form: Form<AdminsForm>,
 ) -> Result<HttpResponse, Error> {
-    user.check_csrf(&form.csrf)?;
-    let admin = Admin::of(&state, user, &req).await?;
+    admin.check_csrf(&form.csrf)?;
     admin.root()?;
     let form = form.into_inner();
     let domain = admin.domain(&form.d)?;
@@ -345,13 +360,11 @@ struct CatchAllForm {
 }
 
 async fn save_catch_all(
-    req: HttpRequest,
     state: Data<AppState>,
-    user: User,
+    admin: Admin,
     form: Form<CatchAllForm>,
 ) -> Result<HttpResponse, Error> {
-    user.check_csrf(&form.csrf)?;
-    let admin = Admin::of(&state, user, &req).await?;
+    admin.check_csrf(&form.csrf)?;
     let form = form.into_inner();
     let domain = admin.domain(&form.d)?;
     let refuse = |why: String| back("/admin/domain", &[("d", domain.as_str())], Err(why));
@@ -379,7 +392,7 @@ async fn save_catch_all(
         }
     }
     let discard = form.mode == "discard";
-    let outcome = change_domain(&state, &domain, move |c| {
+    change_domain(&state, &admin, &domain, "domain.catch-all", "Saved.", move |c| {
         c.catch_all = target.clone();
         c.discard_unknown = discard;
         Ok(match (&target, discard) {
@@ -388,11 +401,7 @@ async fn save_catch_all(
             (None, false) => "refuse".into(),
         })
     })
-    .await?;
-    if let Ok(detail) = &outcome {
-        admin.audit(&state, "domain.catch-all", domain.as_str(), detail);
-    }
-    Ok(back("/admin/domain", &[("d", domain.as_str())], outcome.map(|_| "Saved.".into())))
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -408,7 +417,7 @@ struct SpamForm {
 }
 
 /// A policy from a form's lists (one entry a line), checked.
-pub fn policy_from(
+fn policy_from(
     block: &str,
     allow: &str,
     action: &str,
@@ -416,13 +425,10 @@ pub fn policy_from(
     threshold: Option<f64>,
     lock_action: bool,
 ) -> Result<SpamPolicy, String> {
-    let list = |t: &str| {
-        t.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_string).collect::<Vec<_>>()
-    };
     let action = SpamAction::parse(action).ok_or_else(|| format!("{action:?} is not an action"))?;
     SpamPolicy {
-        block: list(block),
-        allow: list(allow),
+        block: entries(block),
+        allow: entries(allow),
         action: Some(action),
         tag: tag.trim().to_string(),
         threshold,
@@ -433,16 +439,14 @@ pub fn policy_from(
 }
 
 async fn save_spam(
-    req: HttpRequest,
     state: Data<AppState>,
-    user: User,
+    admin: Admin,
     form: Form<SpamForm>,
 ) -> Result<HttpResponse, Error> {
-    user.check_csrf(&form.csrf)?;
-    let admin = Admin::of(&state, user, &req).await?;
+    admin.check_csrf(&form.csrf)?;
     let form = form.into_inner();
     let domain = admin.domain(&form.d)?;
-    let outcome = change_domain(&state, &domain, move |c| {
+    change_domain(&state, &admin, &domain, "domain.spam", "Spam policy saved.", move |c| {
         let locked = form.users_choose.is_none();
         let policy = policy_from(
             &form.block,
@@ -462,15 +466,7 @@ async fn save_spam(
         c.spam = policy;
         Ok(detail)
     })
-    .await?;
-    if let Ok(detail) = &outcome {
-        admin.audit(&state, "domain.spam", domain.as_str(), detail);
-    }
-    Ok(back(
-        "/admin/domain",
-        &[("d", domain.as_str())],
-        outcome.map(|_| "Spam policy saved.".into()),
-    ))
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -483,13 +479,11 @@ struct AddDomainForm {
 }
 
 async fn add_domain(
-    req: HttpRequest,
     state: Data<AppState>,
-    user: User,
+    admin: Admin,
     form: Form<AddDomainForm>,
 ) -> Result<HttpResponse, Error> {
-    user.check_csrf(&form.csrf)?;
-    let admin = Admin::of(&state, user, &req).await?;
+    admin.check_csrf(&form.csrf)?;
     admin.root()?;
     let form = form.into_inner();
     let parsed = (|| -> Result<(Domain, DomainConfig), String> {
@@ -536,13 +530,11 @@ struct RemoveDomainForm {
 }
 
 async fn remove_domain(
-    req: HttpRequest,
     state: Data<AppState>,
-    user: User,
+    admin: Admin,
     form: Form<RemoveDomainForm>,
 ) -> Result<HttpResponse, Error> {
-    user.check_csrf(&form.csrf)?;
-    let admin = Admin::of(&state, user, &req).await?;
+    admin.check_csrf(&form.csrf)?;
     admin.root()?;
     let form = form.into_inner();
     let domain = admin.domain(&form.d)?;

@@ -1,12 +1,12 @@
 //! The root admin's view of this host's queue (list, show, retry now, delete) and of the
 //! audit log of every host.
 
+use actix_web::HttpResponse;
 use actix_web::web::{self, Data, Form, Query, ServiceConfig};
-use actix_web::{HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 use super::{Admin, Outcome, back};
-use crate::http::{AppState, Error, User};
+use crate::http::{AppState, Error};
 use crate::views::admin as view;
 
 /// Most bytes of a queued message's header shown.
@@ -25,12 +25,10 @@ pub fn config(cfg: &mut ServiceConfig) {
 }
 
 async fn queue(
-    req: HttpRequest,
     state: Data<AppState>,
-    user: User,
+    admin: Admin,
     outcome: Query<Outcome>,
 ) -> Result<HttpResponse, Error> {
-    let admin = Admin::of(&state, user, &req).await?;
     admin.root()?;
     let q = state.submitter.queue.clone();
     let entries = web::block(move || -> Result<Vec<_>, mta_core::queue::Error> {
@@ -62,17 +60,12 @@ struct IdQuery {
 /// One queued message: its envelope, each recipient's state, and its header (never the
 /// body: the root admin runs the system, they do not read other people's mail).
 async fn show(
-    req: HttpRequest,
     state: Data<AppState>,
-    user: User,
+    admin: Admin,
     query: Query<IdQuery>,
 ) -> Result<HttpResponse, Error> {
-    let admin = Admin::of(&state, user, &req).await?;
     admin.root()?;
-    let id = query.into_inner().id;
-    if !mta_core::queue::valid_id(&id) {
-        return Err(Error::BadRequest(format!("{id:?} is not a queue id")));
-    }
+    let id = checked_id(query.into_inner().id)?;
     let q = state.submitter.queue.clone();
     let found = web::block(move || -> Result<_, mta_core::queue::Error> {
         let entry = q.load(&id)?;
@@ -109,55 +102,67 @@ struct IdForm {
     id: String,
 }
 
+/// A queue id from a request, checked by grammar: it names a file, so it is never a path.
+fn checked_id(id: String) -> Result<String, Error> {
+    if mta_core::queue::valid_id(&id) {
+        Ok(id)
+    } else {
+        Err(Error::BadRequest(format!("{id:?} is not a queue id")))
+    }
+}
+
+/// What the root admin does to one queued message.
+#[derive(Debug, Clone, Copy)]
+enum Act {
+    /// Every deferred recipient due now.
+    Retry,
+    /// Dropped without a bounce.
+    Delete,
+}
+
 async fn retry(
-    req: HttpRequest,
     state: Data<AppState>,
-    user: User,
+    admin: Admin,
     form: Form<IdForm>,
 ) -> Result<HttpResponse, Error> {
-    user.check_csrf(&form.csrf)?;
-    let admin = Admin::of(&state, user, &req).await?;
-    admin.root()?;
-    let id = form.into_inner().id;
-    if !mta_core::queue::valid_id(&id) {
-        return Err(Error::BadRequest(format!("{id:?} is not a queue id")));
-    }
-    let (q, i) = (state.submitter.queue.clone(), id.clone());
-    let done = web::block(move || q.make_due(&i)).await.map_err(Error::internal)?;
-    if done.is_ok() {
-        state.submitter.scheduler.notify(id.clone());
-        admin.audit(&state, "queue.retry", &id, "");
-    }
-    Ok(back(
-        "/admin/queue",
-        &[],
-        done.map(|()| format!("{id} is due now.")).map_err(|e| e.to_string()),
-    ))
+    act(&state, &admin, form.into_inner(), Act::Retry).await
 }
 
 async fn delete(
-    req: HttpRequest,
     state: Data<AppState>,
-    user: User,
+    admin: Admin,
     form: Form<IdForm>,
 ) -> Result<HttpResponse, Error> {
-    user.check_csrf(&form.csrf)?;
-    let admin = Admin::of(&state, user, &req).await?;
+    act(&state, &admin, form.into_inner(), Act::Delete).await
+}
+
+async fn act(
+    state: &AppState,
+    admin: &Admin,
+    form: IdForm,
+    act: Act,
+) -> Result<HttpResponse, Error> {
+    admin.check_csrf(&form.csrf)?;
     admin.root()?;
-    let id = form.into_inner().id;
-    if !mta_core::queue::valid_id(&id) {
-        return Err(Error::BadRequest(format!("{id:?} is not a queue id")));
-    }
+    let id = checked_id(form.id)?;
     let (q, i) = (state.submitter.queue.clone(), id.clone());
-    let done = web::block(move || q.remove(&i)).await.map_err(Error::internal)?;
+    let done = web::block(move || match act {
+        Act::Retry => q.make_due(&i),
+        Act::Delete => q.remove(&i),
+    })
+    .await
+    .map_err(Error::internal)?;
+    let (action, detail, said) = match act {
+        Act::Retry => ("queue.retry", "", format!("{id} is due now.")),
+        Act::Delete => ("queue.delete", "dropped without a bounce", format!("{id} deleted.")),
+    };
     if done.is_ok() {
-        admin.audit(&state, "queue.delete", &id, "dropped without a bounce");
+        if let Act::Retry = act {
+            state.submitter.scheduler.notify(id.clone());
+        }
+        admin.audit(state, action, &id, detail);
     }
-    Ok(back(
-        "/admin/queue",
-        &[],
-        done.map(|()| format!("{id} deleted.")).map_err(|e| e.to_string()),
-    ))
+    Ok(back("/admin/queue", &[], done.map(|()| said).map_err(|e| e.to_string())))
 }
 
 #[derive(Debug, Deserialize)]
@@ -166,12 +171,10 @@ struct PageQuery {
 }
 
 async fn audit(
-    req: HttpRequest,
     state: Data<AppState>,
-    user: User,
+    admin: Admin,
     query: Query<PageQuery>,
 ) -> Result<HttpResponse, Error> {
-    let admin = Admin::of(&state, user, &req).await?;
     admin.root()?;
     let page = query.page.unwrap_or(1).clamp(1, 10_000);
     let data = state.directory.data().clone();

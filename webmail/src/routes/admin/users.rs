@@ -2,14 +2,14 @@
 //! remove), for its admins and the root admin. Lists are paged and searchable: a domain
 //! may have thousands of users.
 
+use actix_web::HttpResponse;
 use actix_web::web::{self, Data, Form, Query, ServiceConfig};
-use actix_web::{HttpRequest, HttpResponse};
 use mta_core::accounts::Service;
 use mta_core::names::{Address, LocalPart};
 use serde::Deserialize;
 
 use super::{Admin, Outcome, back};
-use crate::http::{AppState, Error, User};
+use crate::http::{AppState, Error};
 use crate::views::MB;
 use crate::views::admin as view;
 
@@ -54,12 +54,10 @@ pub(super) fn paged<T>(all: Vec<T>, page: usize) -> (Vec<T>, usize, usize) {
 }
 
 async fn users(
-    req: HttpRequest,
     state: Data<AppState>,
-    user: User,
+    admin: Admin,
     query: Query<ListQuery>,
 ) -> Result<HttpResponse, Error> {
-    let admin = Admin::of(&state, user, &req).await?;
     let query = query.into_inner();
     let domain = admin.domain(&query.d)?;
     let q = search_words(query.q.as_deref());
@@ -102,19 +100,15 @@ fn target(admin: &Admin, address: &str) -> Result<Address, Error> {
 }
 
 async fn user_page(
-    req: HttpRequest,
     state: Data<AppState>,
-    user: User,
+    admin: Admin,
     query: Query<UserQuery>,
 ) -> Result<HttpResponse, Error> {
-    let admin = Admin::of(&state, user, &req).await?;
     let query = query.into_inner();
     let address = target(&admin, &query.a)?;
     let (directory, a) = (state.directory.clone(), address.clone());
     let found = web::block(move || -> Result<_, mta_core::accounts::Error> {
-        let info = directory.user_infos(&a.domain)?.into_iter().find(|u| u.address == a);
-        let account = directory.account(&a)?;
-        Ok(info.zip(account))
+        Ok(directory.user_info(&a)?.zip(directory.account(&a)?))
     })
     .await
     .map_err(Error::internal)??;
@@ -168,13 +162,11 @@ struct AddForm {
 }
 
 async fn add_user(
-    req: HttpRequest,
     state: Data<AppState>,
-    user: User,
+    admin: Admin,
     form: Form<AddForm>,
 ) -> Result<HttpResponse, Error> {
-    user.check_csrf(&form.csrf)?;
-    let admin = Admin::of(&state, user, &req).await?;
+    admin.check_csrf(&form.csrf)?;
     let form = form.into_inner();
     let domain = admin.domain(&form.d)?;
     let local = match LocalPart::parse(form.user.trim()) {
@@ -221,13 +213,11 @@ struct QuotaForm {
 }
 
 async fn set_quota(
-    req: HttpRequest,
     state: Data<AppState>,
-    user: User,
+    admin: Admin,
     form: Form<QuotaForm>,
 ) -> Result<HttpResponse, Error> {
-    user.check_csrf(&form.csrf)?;
-    let admin = Admin::of(&state, user, &req).await?;
+    admin.check_csrf(&form.csrf)?;
     let address = target(&admin, &form.a)?;
     let Ok(mb) = form.quota_mb.trim().parse::<u64>() else {
         return Ok(back(
@@ -250,16 +240,14 @@ async fn set_quota(
 }
 
 async fn set_services(
-    req: HttpRequest,
     state: Data<AppState>,
-    user: User,
+    admin: Admin,
     body: web::Bytes,
 ) -> Result<HttpResponse, Error> {
     let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&body)
         .map_err(|e| Error::BadRequest(format!("a malformed form: {e}")))?;
     let get = |k: &str| fields.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
-    user.check_csrf(&get("csrf").unwrap_or_default())?;
-    let admin = Admin::of(&state, user, &req).await?;
+    admin.check_csrf(&get("csrf").unwrap_or_default())?;
     let address = target(&admin, &get("a").unwrap_or_default())?;
     let enabled: Vec<(Service, bool)> =
         Service::ALL.iter().map(|s| (*s, get(s.as_str()).is_some())).collect();
@@ -290,13 +278,11 @@ struct PasswordForm {
 }
 
 async fn set_password(
-    req: HttpRequest,
     state: Data<AppState>,
-    user: User,
+    admin: Admin,
     form: Form<PasswordForm>,
 ) -> Result<HttpResponse, Error> {
-    user.check_csrf(&form.csrf)?;
-    let admin = Admin::of(&state, user, &req).await?;
+    admin.check_csrf(&form.csrf)?;
     let form = form.into_inner();
     let address = target(&admin, &form.a)?;
     let sessions = state.sessions.clone();
@@ -325,13 +311,11 @@ struct ForwardForm {
 }
 
 async fn set_forward(
-    req: HttpRequest,
     state: Data<AppState>,
-    user: User,
+    admin: Admin,
     form: Form<ForwardForm>,
 ) -> Result<HttpResponse, Error> {
-    user.check_csrf(&form.csrf)?;
-    let admin = Admin::of(&state, user, &req).await?;
+    admin.check_csrf(&form.csrf)?;
     let form = form.into_inner();
     let address = target(&admin, &form.a)?;
     let targets: Vec<String> =
@@ -352,13 +336,11 @@ struct RemoveForm {
 }
 
 async fn remove_user(
-    req: HttpRequest,
     state: Data<AppState>,
-    user: User,
+    admin: Admin,
     form: Form<RemoveForm>,
 ) -> Result<HttpResponse, Error> {
-    user.check_csrf(&form.csrf)?;
-    let admin = Admin::of(&state, user, &req).await?;
+    admin.check_csrf(&form.csrf)?;
     let form = form.into_inner();
     let address = target(&admin, &form.a)?;
     if form.confirm.trim() != address.to_string() {
@@ -391,12 +373,10 @@ async fn remove_user(
 }
 
 async fn aliases(
-    req: HttpRequest,
     state: Data<AppState>,
-    user: User,
+    admin: Admin,
     query: Query<ListQuery>,
 ) -> Result<HttpResponse, Error> {
-    let admin = Admin::of(&state, user, &req).await?;
     let query = query.into_inner();
     let domain = admin.domain(&query.d)?;
     let q = search_words(query.q.as_deref());
@@ -428,13 +408,11 @@ struct AliasForm {
 }
 
 async fn add_alias(
-    req: HttpRequest,
     state: Data<AppState>,
-    user: User,
+    admin: Admin,
     form: Form<AliasForm>,
 ) -> Result<HttpResponse, Error> {
-    user.check_csrf(&form.csrf)?;
-    let admin = Admin::of(&state, user, &req).await?;
+    admin.check_csrf(&form.csrf)?;
     let form = form.into_inner();
     let domain = admin.domain(&form.d)?;
     let to_list = |text: &str| {
@@ -470,13 +448,11 @@ async fn add_alias(
 }
 
 async fn remove_alias(
-    req: HttpRequest,
     state: Data<AppState>,
-    user: User,
+    admin: Admin,
     form: Form<AliasForm>,
 ) -> Result<HttpResponse, Error> {
-    user.check_csrf(&form.csrf)?;
-    let admin = Admin::of(&state, user, &req).await?;
+    admin.check_csrf(&form.csrf)?;
     let form = form.into_inner();
     let domain = admin.domain(&form.d)?;
     let alias = match LocalPart::parse(form.alias.trim()) {
