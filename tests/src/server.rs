@@ -11,6 +11,28 @@ use std::time::{Duration, Instant};
 
 use crate::binary::mailroom_path;
 
+/// Queues a message from `sender` for `far@remote.example` in the data directory's
+/// queue of this host, as the SMTP server would (remote delivery is not there yet, so
+/// it stays); returns its queue id.
+pub fn queue_for_remote(data: &Path, sender: &str, subject: &str) -> String {
+    let queue = mta_core::queue::Queue::open(data.join("queue").join(maildir::name::hostname()))
+        .expect("queue");
+    let envelope = mta_core::queue::Envelope {
+        sender: sender.into(),
+        received: mta_core::queue::now(),
+        client: "127.0.0.1 test".into(),
+        recipients: vec![mta_core::queue::Recipient {
+            destination: mta_core::accounts::Destination::Remote(
+                mta_core::names::RemoteAddress::parse("far@remote.example").expect("address"),
+            ),
+            original: "far@remote.example".into(),
+        }],
+    };
+    let mut incoming = queue.begin(&envelope).expect("begin");
+    incoming.write(format!("Subject: {subject}\n\nbody\n").as_bytes()).expect("write");
+    incoming.commit().expect("commit")
+}
+
 /// Waits until `done` holds, checking every 10 ms, for at most `limit`; panics with
 /// `what` when the time is up.
 pub fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {

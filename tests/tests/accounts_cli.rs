@@ -93,22 +93,7 @@ fn the_queue_from_the_command_line() {
     let data = dir.path().join("data");
     ok(&data, &["domain", "add", "example.org"], "");
     // A message for a remote recipient, queued as the SMTP server would queue it.
-    let queue = mta_core::queue::Queue::open(data.join("queue").join(maildir::name::hostname()))
-        .expect("queue");
-    let envelope = mta_core::queue::Envelope {
-        sender: "alice@example.org".into(),
-        received: mta_core::queue::now(),
-        client: "127.0.0.1 test".into(),
-        recipients: vec![mta_core::queue::Recipient {
-            destination: mta_core::accounts::Destination::Remote(
-                mta_core::names::RemoteAddress::parse("far@remote.example").expect("address"),
-            ),
-            original: "far@remote.example".into(),
-        }],
-    };
-    let mut incoming = queue.begin(&envelope).expect("begin");
-    incoming.write(b"Subject: waiting\n\nbody\n").expect("write");
-    let id = incoming.commit().expect("commit");
+    let id = mailroom_tests::server::queue_for_remote(&data, "alice@example.org", "waiting");
 
     let list: serde_json::Value =
         serde_json::from_str(&ok(&data, &["queue", "list", "--json"], "")).expect("json");

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use mailroom_tests::server::Server;
+use mailroom_tests::server::{Server, queue_for_remote};
 use mailroom_tests::web::{Curl, Response};
 
 const THIS: &str = "demo.example";
@@ -172,25 +172,6 @@ fn succeeded(route: &Route, r: &Response) -> bool {
     }
 }
 
-fn queue_message(data: &Path, subject: &str) -> String {
-    let queue = mta_core::queue::Queue::open(data.join("queue").join(maildir::name::hostname()))
-        .expect("queue");
-    let envelope = mta_core::queue::Envelope {
-        sender: "bob@demo.example".into(),
-        received: mta_core::queue::now(),
-        client: "127.0.0.1 test".into(),
-        recipients: vec![mta_core::queue::Recipient {
-            destination: mta_core::accounts::Destination::Remote(
-                mta_core::names::RemoteAddress::parse("far@remote.example").expect("address"),
-            ),
-            original: "far@remote.example".into(),
-        }],
-    };
-    let mut incoming = queue.begin(&envelope).expect("begin");
-    incoming.write(format!("Subject: {subject}\n\nbody\n").as_bytes()).expect("write");
-    incoming.commit().expect("commit")
-}
-
 fn cli(server: &Server, args: &[&str]) {
     let out = server.admin(args, "");
     assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
@@ -215,8 +196,8 @@ fn every_admin_route_against_every_role() {
     cli(&server, &["domain", "admins", THIS, "postmaster@demo.example"]);
     cli(&server, &["domain", "admins", "other.example", "admin@other.example"]);
     cli(&server, &["admins", "root@other.example"]);
-    let queued = queue_message(&data, "waiting");
-    let queued_too = queue_message(&data, "waiting too");
+    let queued = queue_for_remote(&data, "bob@demo.example", "waiting");
+    let queued_too = queue_for_remote(&data, "bob@demo.example", "waiting too");
 
     let routes = vec![
         get("/admin", Needs::AnyAdmin),

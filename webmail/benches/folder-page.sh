@@ -127,7 +127,8 @@ for i in range(n):
 PY
   # As for a mailbox whose last change from outside Mailroom is more than a moment old:
   # a directory changed in the last 2 s (the index's racy window, INTERNALS.md) is
-  # listed again at each view until that change is safely in the past.
+  # listed again at each view until that change is safely in the past. The window is
+  # judged by the directories' ctime, which no tool can set back: the clock must pass.
   sleep 2.5
   # The first view, FIRST times: each time with the index deleted and a fresh server
   # (nothing in its memory), the messages still in the page cache.
